@@ -1,0 +1,38 @@
+"""chainrule: automatic differentiation and neural networks on NumPy, with PyTorch's API.
+
+``import chainrule as torch`` and ordinary tensor code runs: tensors record the
+operations run on them, ``loss.backward()`` fills ``.grad`` of the leaves.
+"""
+from . import dtypes as _dtypes
+from .dtypes import (dtype, float16, half, float32, float64, double, uint8, int8, int16,  # noqa: F401
+                     short, int32, int64, long, bool, get_default_dtype, set_default_dtype,
+                     promote_types)
+from .dtypes import float, int  # noqa: F401,A004  (PyTorch's names)
+from .tensor import Tensor, Size  # noqa: F401
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
+                                 is_grad_enabled, is_inference_mode_enabled)
+from . import ops  # noqa: F401
+from .ops import *  # noqa: F401,F403
+from . import _tensor_methods  # noqa: F401  (attaches x.exp(), x.sum(), x.add_() ...)
+from . import autograd  # noqa: F401
+from ._printing import set_printoptions, get_printoptions  # noqa: F401
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "bool":
+    """True if ``obj`` is a chainrule Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> "int":
+    return input.numel()
+
+
+def result_type(tensor1, tensor2) -> dtype:
+    """The dtype an elementwise op on the two operands gives (PyTorch's promotion)."""
+    return _dtypes.result_type(tensor1, tensor2)
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    return input.is_floating_point()

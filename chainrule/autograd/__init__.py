@@ -1,0 +1,24 @@
+"""Reverse-mode differentiation: ``backward``, ``grad``, grad-mode switches and ``Function``.
+
+The engine and Function are loaded on first use: ``chainrule.tensor`` imports the
+grad-mode switches from this package before the engine (which needs Tensor) can load.
+"""
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
+                        is_grad_enabled, is_inference_mode_enabled)
+from .graph import Node  # noqa: F401
+
+__all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Node"]
+
+_LAZY = {"backward": "engine", "grad": "engine", "Function": "function",
+         "FunctionCtx": "function", "once_differentiable": "function"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

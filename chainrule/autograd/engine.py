@@ -1,0 +1,383 @@
+"""The reverse pass: order the graph, call each node's vjp rules, add up the gradients.
+
+The walk uses explicit stacks, never recursion, so a chain of a million operations works.
+A node runs once all the nodes that consume its output have sent it their share of the
+gradient (their number is counted first); shares that reach a node along several paths
+are added.  Leaves add their total into ``.grad``.
+
+In an ordinary backward pass the rules run on NumPy arrays with grad mode off; with
+``create_graph=True`` they run on tensors with grad mode on, so the pass is recorded.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+from . import grad_mode as _gm
+from .graph import Node
+from ..tensor import Tensor, _wrap
+
+__all__ = ["backward", "grad"]
+
+_STATE = _gm.STATE
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed "
+    "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+    "backward through the graph a second time or if you need to access saved tensors after "
+    "calling backward.")
+
+
+def _as_sequence(x) -> tuple:
+    if x is None:
+        return ()
+    if isinstance(x, Tensor):
+        return (x,)
+    return tuple(x)
+
+
+def _root_grads(tensors: Sequence[Tensor], grad_tensors, create_graph: bool, who: str) -> list:
+    """Check the outputs and build their starting gradients (``ones`` for scalars)."""
+    grads = list(_as_sequence(grad_tensors)) if grad_tensors is not None else [None] * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"{who}: got {len(tensors)} tensors and {len(grads)} gradients; "
+                           "pass one gradient per tensor (None for scalars)")
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: expected tensors, got {type(t).__name__} at position {i}")
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn. "
+                "Hint: it was computed without any input that requires grad (make the inputs "
+                "with requires_grad=True, or call x.requires_grad_()), or inside no_grad(), or "
+                "from a detached tensor.")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this output has shape "
+                    f"{list(t.shape)}. Reduce it to a scalar first (e.g. loss.sum() or loss.mean()), "
+                    "or pass gradient=<tensor of the same shape> to weight each element "
+                    "(backward(gradient) is the backward of (output * gradient).sum()).")
+            garr = np.ones_like(t._data)
+        else:
+            garr = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
+            if garr.shape != t._data.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {list(garr.shape)} and "
+                    f"output[{i}] has a shape of {list(t.shape)}; the gradient must have the "
+                    "output's shape.")
+            if garr.dtype != t._data.dtype:
+                garr = garr.astype(t._data.dtype)
+            else:
+                garr = garr.copy()  # never let .grad alias the caller's array
+        if create_graph:
+            gt = g if isinstance(g, Tensor) and g._data.dtype == t._data.dtype else _wrap(garr)
+            roots.append((t, gt))
+        else:
+            roots.append((t, garr))
+    return roots
+
+
+def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate into ``.grad`` of the leaves the gradient of ``sum(t * g)`` over the outputs.
+
+    Same as ``torch.autograd.backward``; ``Tensor.backward`` calls this.
+    """
+    tensors = _as_sequence(tensors)
+    if not tensors:
+        raise RuntimeError("backward: no tensors given")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(tensors, grad_tensors, create_graph, "backward")
+    targets = None
+    if inputs is not None:
+        targets = _as_sequence(inputs)
+        if not targets:
+            raise RuntimeError("backward: 'inputs' argument to backward() cannot be empty")
+        for t in targets:
+            if not t._requires_grad:
+                raise RuntimeError("backward: one of the 'inputs' does not require grad")
+    _run(roots, retain_graph, create_graph, targets, accumulate=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, allow_unused: Optional[bool] = None,
+         materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than stored.
+
+    ``.grad`` is left untouched.  With ``create_graph=True`` the results are themselves
+    differentiable (for second derivatives).
+    """
+    outputs = _as_sequence(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs_t = _as_sequence(inputs)
+    if not inputs_t:
+        raise RuntimeError("grad requires at least one input tensor")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    for i, t in enumerate(inputs_t):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"grad: inputs must be tensors, got {type(t).__name__} at position {i}")
+        if not t._requires_grad:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}, shape "
+                               f"{list(t.shape)}) does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(outputs, grad_outputs, create_graph, "grad")
+    captured = _run(roots, retain_graph, create_graph, inputs_t, accumulate=False)
+    results = []
+    for i, t in enumerate(inputs_t):
+        g = captured.get(i)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}, shape {list(t.shape)}) appears "
+                    "to not have been used in the graph. Set allow_unused=True if this is the "
+                    "desired behavior.")
+            results.append(_wrap(np.zeros_like(t._data)) if materialize_grads else None)
+        else:
+            results.append(g if isinstance(g, Tensor) else _wrap(_own(g)))
+    return tuple(results) if not single else (results[0],)
+
+
+def _own(g) -> np.ndarray:
+    """A writable array that belongs to nobody else."""
+    if type(g) is not np.ndarray:
+        return np.array(g)
+    if g.base is not None or not g.flags.writeable:
+        return g.copy()
+    return g
+
+
+def _edge_of(t: Tensor):
+    return t._grad_fn if t._grad_fn is not None else t
+
+
+def _needed_set(root_edges, target_ids: set) -> set:
+    """ids of the nodes from which some target can be reached (iterative post-order DFS)."""
+    needed = set()
+    done = set()
+    for root in root_edges:
+        if id(root) in done:
+            continue
+        stack = [(root, False)]
+        while stack:
+            e, expanded = stack.pop()
+            k = id(e)
+            if expanded:
+                done.add(k)
+                if k in target_ids or (type(e) is Node and any(
+                        n is not None and id(n) in needed for n in e.next_edges)):
+                    needed.add(k)
+                continue
+            if k in done:
+                continue
+            stack.append((e, True))
+            if type(e) is Node:
+                for n in e.next_edges:
+                    if n is not None and id(n) not in done:
+                        stack.append((n, False))
+    return needed
+
+
+def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: bool) -> dict:
+    from ..ops.primitive import NP, TN
+    F = TN if create_graph else NP
+
+    root_edges = [_edge_of(t) for t, _ in roots]
+    # how many consumers will send each node its gradient
+    deps: dict = {}
+    stack = [e for e in root_edges if type(e) is Node]
+    seen = {id(e) for e in stack}
+    while stack:
+        node = stack.pop()
+        for nxt in node.next_edges:
+            if nxt is None:
+                continue
+            k = id(nxt)
+            if k in deps:
+                deps[k] += 1
+            else:
+                deps[k] = 1
+                if type(nxt) is Node and k not in seen:
+                    seen.add(k)
+                    stack.append(nxt)
+
+    needed = None
+    capture_pos: dict = {}
+    if targets is not None:
+        for i, t in enumerate(targets):
+            capture_pos.setdefault(id(_edge_of(t)), []).append(i)
+        needed = _needed_set(root_edges, set(capture_pos))
+    captured: dict = {}
+
+    buffers: dict = {}
+    for (t, g), e in zip(roots, root_edges):
+        k = id(e)
+        buffers[k] = buffers[k] + g if k in buffers else g
+    ready = []
+    queued = set()
+    for e in root_edges:
+        if deps.get(id(e), 0) == 0 and id(e) not in queued:
+            queued.add(id(e))
+            ready.append(e)
+
+    stored = set()  # ids of arrays already given to some .grad in this pass
+    prev_mode = _STATE.enabled
+    _STATE.enabled = create_graph
+    try:
+        while ready:
+            e = ready.pop()
+            k = id(e)
+            g = buffers.pop(k)
+            if type(e) is not Node:
+                g = _leaf(e, g, k, capture_pos, captured, accumulate, targets, create_graph, stored)
+                continue
+            node = e
+            if node.pre_hooks is not None:
+                g = _run_hooks(node.pre_hooks, g, create_graph)
+            if node.retained is not None:
+                owner = node.retained()
+                if owner is not None and owner._grad_fn is node:
+                    _accumulate(owner, g, create_graph, stored)
+            if k in capture_pos:
+                for i in capture_pos[k]:
+                    captured[i] = g
+                if targets is not None and accumulate:
+                    for i in capture_pos[k]:
+                        _accumulate(targets[i], g, create_graph, stored)
+            _call_rules(node, g, F, create_graph, needed, buffers, deps, ready)
+            if not retain_graph:
+                _free(node)
+    finally:
+        _STATE.enabled = prev_mode
+    return captured
+
+
+def _leaf(leaf: Tensor, g, k, capture_pos, captured, accumulate, targets, create_graph, stored):
+    if leaf._hooks:
+        g = _run_hooks(leaf._hooks, g, create_graph)
+    if k in capture_pos:
+        for i in capture_pos[k]:
+            captured[i] = g
+    if accumulate and (targets is None or k in capture_pos):
+        _accumulate(leaf, g, create_graph, stored)
+    return g
+
+
+def _call_rules(node: Node, g, F, create_graph: bool, needed, buffers, deps, ready) -> None:
+    prim = node.prim
+    if node.freed:
+        raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
+    saved = node.saved
+    if saved is not None:
+        _check_versions(node)
+        if create_graph:
+            inputs = saved
+        else:
+            inputs = [x._data if isinstance(x, Tensor) else x for x in saved]
+    else:
+        inputs = [None] * len(node.next_edges)
+    if prim.save_out:
+        if node.out_vbox[0] != node.out_version:
+            _raise_modified(node, None, node.out_data.shape, node.out_data.dtype,
+                            node.out_vbox[0], node.out_version)
+        out = _wrap(node.out_data, True, node) if create_graph else node.out_data
+    else:
+        out = None
+    rules = prim.vjp
+    params = node.params
+    shapes = node.shapes
+    for i, nxt in enumerate(node.next_edges):
+        if nxt is None:
+            continue
+        kn = id(nxt)
+        if needed is not None and kn not in needed:
+            continue
+        if prim.variadic:
+            gi = rules[0](F, g, out, *inputs, index=i, **params)
+        else:
+            gi = rules[i](F, g, out, *inputs, **params)
+        if shapes is not None and gi.shape != shapes[i]:
+            gi = F.sum_to(gi, shapes[i])
+        if kn in buffers:
+            buffers[kn] = buffers[kn] + gi
+        else:
+            buffers[kn] = gi
+        left = deps[kn] - 1
+        deps[kn] = left
+        if left == 0:
+            ready.append(nxt)
+
+
+def _check_versions(node: Node) -> None:
+    for x, v in zip(node.saved, node.saved_versions):
+        if isinstance(x, Tensor) and x._vbox[0] != v:
+            _raise_modified(node, x, x._data.shape, x._data.dtype, x._vbox[0], v)
+
+
+def _raise_modified(node: Node, tensor, shape, dtype, now: int, expected: int) -> None:
+    what = "the output" if tensor is None else "an input"
+    made_by = ""
+    if tensor is not None and tensor._grad_fn is not None:
+        made_by = f", which is output 0 of {tensor._grad_fn.name()}"
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {what} of {node.name()} (a tensor of shape {list(shape)} and dtype "
+        f"{np.dtype(dtype).name}{made_by}) is at version {now}; expected version {expected} "
+        f"instead. {node.name()} saved it in the forward pass and needs its old value. Hint: "
+        "replace the in-place operation (x += 1, x.add_(1), x[i] = v) by an out-of-place one "
+        "(x = x + 1), or modify a clone (x = x.clone()) instead.")
+
+
+def _free(node: Node) -> None:
+    """Drop what the node saved; a later backward through it raises a clear error."""
+    if node.saved is not None or node.out_data is not None:
+        node.saved = None
+        node.out_data = None
+        node.freed = True
+    ctx = node.params.get("ctx")
+    if ctx is not None:  # a user Function: drop what it saved with save_for_backward
+        ctx._free()
+        node.freed = True
+
+
+def _run_hooks(hooks, g, create_graph: bool):
+    for hook in list(hooks):
+        gt = g if create_graph else _wrap(np.asarray(g))
+        r = hook(gt)
+        if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(f"a gradient hook must return a Tensor or None, got {type(r).__name__}")
+            if r._data.shape != np.shape(g):
+                raise RuntimeError(f"hook changed the gradient's shape from {list(np.shape(g))} "
+                                   f"to {list(r.shape)}; hooks must keep it")
+            g = r if create_graph else r._data
+    return g
+
+
+def _accumulate(t: Tensor, g, create_graph: bool, stored: set) -> None:
+    """Add ``g`` into ``t.grad`` (in place when the pass is not recorded, as PyTorch does)."""
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if type(g) is not np.ndarray:
+        g = np.asarray(g)
+    if g.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
+    if t._grad is None:
+        if g.base is not None or not g.flags.writeable or id(g) in stored:
+            g = g.copy()
+        stored.add(id(g))
+        t._grad = _wrap(g)
+    else:
+        acc = t._grad
+        if acc._grad_fn is None and acc._data.flags.writeable:
+            np.add(acc._data, g, out=acc._data)
+            acc._vbox[0] += 1
+        else:
+            t._grad = _wrap(acc._data + g)

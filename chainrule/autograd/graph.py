@@ -1,0 +1,109 @@
+"""The recorded graph: a Node is what ``tensor.grad_fn`` returns.
+
+Every recorded operation makes one Node. It knows
+
+- which primitive made it (``prim``: its vjp rules and its name, e.g. ``MulBackward0``),
+- where the gradient goes next (``next_edges``: one entry per input, either the input's
+  own Node, the input tensor itself when it is a leaf that requires grad, or None),
+- what the vjp needs (``saved``: the inputs, if the primitive asked for them, and the
+  output's array), with the version each saved tensor had, so that an in-place change
+  made after saving is caught when the gradient is computed.
+
+Nodes have exactly one output, which keeps the engine simple: operations with several
+results (``split``, ``max(dim)``) are composed of single-output primitives.
+"""
+from __future__ import annotations
+
+__all__ = ["Node", "AccumulateGrad"]
+
+
+class Node:
+    """A recorded operation (``grad_fn``)."""
+
+    __slots__ = ("prim", "next_edges", "saved", "saved_versions", "out_data", "out_vbox",
+                 "out_version", "params", "shapes", "pre_hooks", "retained", "freed",
+                 "trace", "__weakref__")
+
+    def __init__(self, prim, next_edges, params) -> None:
+        self.prim = prim
+        self.next_edges = next_edges
+        self.params = params
+        self.saved = None
+        self.saved_versions = None
+        self.out_data = None
+        self.out_vbox = None
+        self.out_version = 0
+        self.shapes = None
+        self.pre_hooks = None
+        self.retained = None
+        self.freed = False
+        self.trace = None
+
+    # --- PyTorch's public face of a grad_fn -------------------------------------
+    def name(self) -> str:
+        return self.prim.node_name
+
+    @property
+    def next_functions(self) -> tuple:
+        """((node_or_AccumulateGrad_or_None, 0), ...) for each input, as in PyTorch."""
+        out = []
+        for e in self.next_edges:
+            if e is None or isinstance(e, Node):
+                out.append((e, 0))
+            else:
+                out.append((AccumulateGrad(e), 0))
+        return tuple(out)
+
+    def register_prehook(self, hook) -> "RemovableHandle":
+        """Call ``hook(grad_output)`` when the gradient of this node's output is ready;
+        a non-None return value replaces that gradient."""
+        if self.pre_hooks is None:
+            self.pre_hooks = []
+        self.pre_hooks.append(hook)
+        return RemovableHandle(self.pre_hooks, hook)
+
+    def __repr__(self) -> str:
+        return f"<{self.prim.node_name} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The gradient sink of a leaf tensor, shown in ``next_functions``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    next_functions = ()
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` takes the hook off again."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks: list, hook) -> None:
+        self._hooks = hooks
+        self._hook = hook
+
+    def remove(self) -> None:
+        if any(h is self._hook for h in self._hooks):
+            self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()

@@ -1,0 +1,22 @@
+"""The operations. Primitives (forward, vjp, jvp) live in one family per module and are
+listed in :data:`REGISTRY`; everything else is composed from them."""
+from .primitive import REGISTRY, Primitive, apply  # noqa: F401
+from .elementwise import *  # noqa: F401,F403
+from .elementwise import __all__ as _ew_all
+from .reduce import *  # noqa: F401,F403
+from .reduce import __all__ as _rd_all
+from .shape import *  # noqa: F401,F403
+from .shape import __all__ as _sh_all
+from .index import *  # noqa: F401,F403
+from .index import __all__ as _ix_all
+from .linalg import *  # noqa: F401,F403
+from .linalg import __all__ as _la_all
+from .creation import *  # noqa: F401,F403
+from .creation import __all__ as _cr_all
+from .activation import *  # noqa: F401,F403
+from .activation import __all__ as _ac_all
+from .primitive import _fill_tensor_rules
+
+_fill_tensor_rules()
+
+__all__ = list(_ew_all) + list(_rd_all) + list(_sh_all) + list(_ix_all) + list(_la_all) + list(_cr_all) + list(_ac_all)

@@ -1,0 +1,539 @@
+"""Elementwise primitives (unary math, broadcasting binary arithmetic, where, clamp)
+and the dtype promotion that runs before them.
+
+Each primitive is one declaration: forward, one vjp rule and one jvp rule per input.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _wrap
+from .primitive import Primitive, apply
+
+__all__ = [
+    "add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow", "neg",
+    "negative", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan",
+    "tanh", "sigmoid", "relu", "abs", "sign", "floor", "ceil", "round", "trunc", "erf",
+    "square", "reciprocal", "maximum", "minimum", "where", "clamp", "clip", "to_dtype",
+    "clone", "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and",
+    "logical_or", "logical_xor", "bitwise_not", "logical_op", "isnan", "isinf",
+    "isfinite", "as_tensor_operand", "log2", "log10", "exp2", "lerp",
+]
+
+_SCALARS = (int, float, bool)
+
+
+# ----------------------------------------------------------------------------
+# dtype promotion for mixed operands
+# ----------------------------------------------------------------------------
+
+def as_tensor_operand(x):
+    """Tensors pass through; Python and NumPy scalars become Python scalars (which PyTorch
+    treats as weakly typed); arrays and lists become tensors."""
+    if isinstance(x, Tensor) or type(x) in _SCALARS:
+        return x
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, numbers.Number):
+        return float(x) if isinstance(x, numbers.Real) else x
+    from .creation import tensor
+    return tensor(x)
+
+
+def _promote(a, b):
+    """Cast the operands of a binary op to PyTorch's result dtype (tensors only; Python
+    scalars stay scalars, NumPy then keeps the tensor's dtype for them)."""
+    a = as_tensor_operand(a)
+    b = as_tensor_operand(b)
+    a_t = isinstance(a, Tensor)
+    b_t = isinstance(b, Tensor)
+    if a_t and b_t:
+        if a._data.dtype == b._data.dtype:
+            return a, b
+        target = _dt.result_type(a, b)
+        return _cast(a, target), _cast(b, target)
+    t = a if a_t else b
+    s = b if a_t else a
+    kind = t._data.dtype.kind
+    # NumPy agrees with PyTorch except: float scalar with int/bool tensor (PyTorch: default
+    # float dtype), and int scalar with bool tensor (PyTorch: int64).
+    if (type(s) is float and kind != "f") or (type(s) is int and kind == "b"):
+        t = _cast(t, _dt.result_type(t, s))
+    return (t, s) if a_t else (s, t)
+
+
+def _cast(t: Tensor, target: _dt.dtype) -> Tensor:
+    return t if t._data.dtype == target.np_dtype else to_dtype(t, target)
+
+
+def _float_operand(t: Tensor) -> Tensor:
+    """Integer tensors become the default float dtype (true division, exp, ...), as in PyTorch."""
+    return t if t._data.dtype.kind == "f" else to_dtype(t, _dt.get_default_dtype())
+
+
+# ----------------------------------------------------------------------------
+# dtype conversion: a primitive, so that a float64 leaf used in float32 math gets a float64 grad
+# ----------------------------------------------------------------------------
+
+def _astype(x, dtype, src):
+    return x.astype(dtype)
+
+
+_to_dtype = Primitive(
+    "to_dtype", _astype,
+    vjp=[lambda F, g, out, x, dtype, src: F.call("to_dtype", g, dtype=src, src=dtype)],
+    jvp=[lambda F, t, out, x, dtype, src: F.call("to_dtype", t, dtype=dtype, src=src)],
+    save_inputs=False, node_name="ToCopyBackward0", second_order=False)
+
+
+def to_dtype(x: Tensor, dtype: _dt.dtype, copy: bool = False) -> Tensor:
+    """``x`` converted to ``dtype`` (differentiable between floating dtypes)."""
+    dtype = _dt.as_dtype(dtype)
+    if x._data.dtype == dtype.np_dtype and not copy:
+        return x
+    if dtype.category != 2 and x._requires_grad:  # float -> int: gradient stops here
+        return _wrap(x._data.astype(dtype.np_dtype))
+    return apply(_to_dtype, x, dtype=dtype.np_dtype, src=x._data.dtype)
+
+
+_clone = Primitive("clone", np.copy, vjp=[lambda F, g, out, x: g], jvp=[lambda F, t, out, x: t],
+                   save_inputs=False, second_order=False)
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy of ``x`` that is still connected to the graph."""
+    return apply(_clone, x)
+
+
+# ----------------------------------------------------------------------------
+# binary arithmetic (broadcasting)
+# ----------------------------------------------------------------------------
+
+_add = Primitive("add", np.add,
+                 vjp=[lambda F, g, out, a, b: g, lambda F, g, out, a, b: g],
+                 jvp=[lambda F, t, out, a, b: t, lambda F, t, out, a, b: t],
+                 save_inputs=False, broadcasts=True, second_order=False)
+_sub = Primitive("sub", np.subtract,
+                 vjp=[lambda F, g, out, a, b: g, lambda F, g, out, a, b: -g],
+                 jvp=[lambda F, t, out, a, b: t, lambda F, t, out, a, b: -t],
+                 save_inputs=False, broadcasts=True, second_order=False)
+_mul = Primitive("mul", np.multiply,
+                 vjp=[lambda F, g, out, a, b: g * b, lambda F, g, out, a, b: g * a],
+                 jvp=[lambda F, t, out, a, b: t * b, lambda F, t, out, a, b: a * t],
+                 broadcasts=True)
+_div = Primitive("div", np.true_divide,
+                 vjp=[lambda F, g, out, a, b: g / b, lambda F, g, out, a, b: -g * a / (b * b)],
+                 jvp=[lambda F, t, out, a, b: t / b, lambda F, t, out, a, b: -t * a / (b * b)],
+                 broadcasts=True)
+
+
+def _pow_base_grad(F, g, out, x, p):
+    if isinstance(p, (int, float)):
+        if p == 0:
+            return g * 0
+        if p == 1:
+            return g
+        if p == 2:
+            return g * 2 * x
+        return g * p * F.pow(x, p - 1)
+    return g * p * F.pow(x, p - 1)
+
+
+def _pow_exp_grad(F, g, out, x, p):
+    # d/dp x**p = x**p * log(x); defined as 0 where x == 0 (PyTorch's convention)
+    if isinstance(x, (int, float)):  # a scalar base, as in 2 ** t
+        log_x = math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
+        return g * out * log_x
+    return g * out * F.log(F.where(x == 0, 1, x))
+
+
+_pow = Primitive("pow", np.power,
+                 vjp=[_pow_base_grad, _pow_exp_grad],
+                 jvp=[_pow_base_grad, _pow_exp_grad],
+                 save_out=True, broadcasts=True)
+
+
+def _tie_mask(F, win, tie, like):
+    """1 where this operand wins, 1/2 where the two tie (PyTorch splits ties evenly)."""
+    return F.as_mask(win, like) + F.as_mask(tie, like) * 0.5
+
+
+_maximum = Primitive("maximum", np.maximum,
+                     vjp=[lambda F, g, out, a, b: g * _tie_mask(F, a > b, a == b, g),
+                          lambda F, g, out, a, b: g * _tie_mask(F, b > a, a == b, g)],
+                     jvp=[lambda F, t, out, a, b: t * _tie_mask(F, a > b, a == b, t),
+                          lambda F, t, out, a, b: t * _tie_mask(F, b > a, a == b, t)],
+                     broadcasts=True)
+_minimum = Primitive("minimum", np.minimum,
+                     vjp=[lambda F, g, out, a, b: g * _tie_mask(F, a < b, a == b, g),
+                          lambda F, g, out, a, b: g * _tie_mask(F, b < a, a == b, g)],
+                     jvp=[lambda F, t, out, a, b: t * _tie_mask(F, a < b, a == b, t),
+                          lambda F, t, out, a, b: t * _tie_mask(F, b < a, a == b, t)],
+                     broadcasts=True)
+_remainder = Primitive("remainder", np.remainder,
+                       vjp=[lambda F, g, out, a, b: g,
+                            lambda F, g, out, a, b: -g * F.floor(a / b)],
+                       jvp=[lambda F, t, out, a, b: t,
+                            lambda F, t, out, a, b: -t * F.floor(a / b)],
+                       broadcasts=True, second_order=False)
+
+
+def _binary(prim: Primitive, a, b) -> Tensor:
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype == b._data.dtype:
+        return apply(prim, a, b)  # the common case: no promotion to do
+    a, b = _promote(a, b)
+    return apply(prim, a, b)
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(_add, input, other)
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other`` with broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(_sub, input, other)
+
+
+def mul(input, other) -> Tensor:
+    """Elementwise product with broadcasting."""
+    return _binary(_mul, input, other)
+
+
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """True division (integers give the default float dtype), or rounded with
+    ``rounding_mode='floor'`` / ``'trunc'``."""
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        return trunc(div(input, other)).to(_dt.result_type(*_promote(input, other)))
+    if rounding_mode is not None:
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    a, b = _promote(input, other)
+    if isinstance(a, Tensor) and a._data.dtype.kind != "f":
+        a = _float_operand(a)
+        if isinstance(b, Tensor):
+            b = _float_operand(b)
+    elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
+        b = _float_operand(b)
+    return apply(_div, a, b)
+
+
+true_divide = divide = div
+
+
+def floor_divide(input, other) -> Tensor:
+    """Floor division. Not differentiable (as in PyTorch): the result does not require grad."""
+    a, b = _promote(input, other)
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    return _wrap(np.asarray(np.floor_divide(av, bv)))
+
+
+def remainder(input, other) -> Tensor:
+    """Python-style remainder (the sign follows the divisor)."""
+    return _binary(_remainder, input, other)
+
+
+def pow(input, exponent) -> Tensor:
+    """``input ** exponent``; either may be a tensor."""
+    a, b = _promote(input, exponent)
+    if isinstance(a, Tensor) and isinstance(b, (int, float)) and a._data.dtype.kind in "iu" and b < 0:
+        raise RuntimeError("pow: integers to negative integer powers are not allowed; "
+                           "convert the base to float first (x.float() ** -1)")
+    return apply(_pow, a, b)
+
+
+def maximum(input, other) -> Tensor:
+    """Elementwise maximum; where the two are equal each gets half the gradient."""
+    return _binary(_maximum, input, other)
+
+
+def minimum(input, other) -> Tensor:
+    """Elementwise minimum; where the two are equal each gets half the gradient."""
+    return _binary(_minimum, input, other)
+
+
+def lerp(input, end, weight) -> Tensor:
+    """``input + weight * (end - input)``."""
+    return add(input, mul(weight, sub(end, input)))
+
+
+# ----------------------------------------------------------------------------
+# unary math
+# ----------------------------------------------------------------------------
+
+def _unary(name, forward, vjp, jvp=None, *, save_inputs=True, save_out=False, second_order=True,
+           node_name=None, float_only=True):
+    """Declare a unary primitive and return the public function that applies it."""
+    if jvp is None:  # for unary ops the jvp has the vjp's form: both multiply by f'(x)
+        jvp = vjp
+    prim = Primitive(name, forward, vjp=[vjp], jvp=[jvp], save_inputs=save_inputs,
+                     save_out=save_out, second_order=second_order, node_name=node_name)
+
+    if float_only:
+        def op(input: Tensor) -> Tensor:
+            if type(input) is not Tensor:
+                input = as_tensor_operand(input)
+                if not isinstance(input, Tensor):
+                    from .creation import tensor
+                    input = tensor(input)
+            if input._data.dtype.kind != "f":
+                input = _float_operand(input)
+            return apply(prim, input)
+    else:
+        def op(input: Tensor) -> Tensor:
+            if not isinstance(input, Tensor):
+                from .creation import tensor
+                input = tensor(input)
+            return apply(prim, input)
+    op.__name__ = name
+    op.__qualname__ = name
+    return op, prim
+
+
+def _sigmoid_forward(x):
+    # exp(-|x|) never overflows; pick the form that avoids cancellation on each side
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def _erf_forward(x):
+    return _ERF(x).astype(x.dtype, copy=False)
+
+
+try:  # SciPy is optional; without it erf falls back to math.erf per element (exact, slower)
+    from scipy.special import erf as _ERF
+except ImportError:  # pragma: no cover - depends on the environment
+    _ERF = np.vectorize(math.erf, otypes=[np.float64])
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_zero_grad = lambda F, g, out, x: g * 0  # noqa: E731  (floor, sign, ...: flat almost everywhere)
+
+neg, _neg = _unary("neg", np.negative, lambda F, g, out, x: -g, save_inputs=False,
+                   second_order=False, float_only=False)
+negative = neg
+exp, _exp = _unary("exp", np.exp, lambda F, g, out, x: g * out, save_inputs=False, save_out=True)
+exp2, _exp2 = _unary("exp2", np.exp2, lambda F, g, out, x: g * out * math.log(2),
+                     save_inputs=False, save_out=True)
+log, _log = _unary("log", np.log, lambda F, g, out, x: g / x)
+log2, _log2 = _unary("log2", np.log2, lambda F, g, out, x: g / (x * math.log(2)))
+log10, _log10 = _unary("log10", np.log10, lambda F, g, out, x: g / (x * math.log(10)))
+log1p, _log1p = _unary("log1p", np.log1p, lambda F, g, out, x: g / (x + 1))
+expm1, _expm1 = _unary("expm1", np.expm1, lambda F, g, out, x: g * (out + 1),
+                       save_inputs=False, save_out=True)
+sqrt, _sqrt = _unary("sqrt", np.sqrt, lambda F, g, out, x: g / (out * 2),
+                     save_inputs=False, save_out=True)
+rsqrt, _rsqrt = _unary("rsqrt", lambda x: 1 / np.sqrt(x),
+                       lambda F, g, out, x: g * (out * out * out) * -0.5,
+                       save_inputs=False, save_out=True)
+sin, _sin = _unary("sin", np.sin, lambda F, g, out, x: g * F.cos(x))
+cos, _cos = _unary("cos", np.cos, lambda F, g, out, x: -g * F.sin(x))
+tan, _tan = _unary("tan", np.tan, lambda F, g, out, x: g * (out * out + 1),
+                   save_inputs=False, save_out=True)
+tanh, _tanh = _unary("tanh", np.tanh, lambda F, g, out, x: g * (1 - out * out),
+                     save_inputs=False, save_out=True)
+sigmoid, _sigmoid = _unary("sigmoid", _sigmoid_forward, lambda F, g, out, x: g * out * (1 - out),
+                           save_inputs=False, save_out=True)
+relu, _relu = _unary("relu", lambda x: np.maximum(x, 0),
+                     lambda F, g, out, x: g * F.as_mask(out > 0, g),
+                     save_inputs=False, save_out=True, second_order=False, float_only=False)
+abs, _abs = _unary("abs", np.abs, lambda F, g, out, x: g * F.sign(x), second_order=False,
+                   float_only=False)
+absolute = abs
+sign, _sign = _unary("sign", np.sign, _zero_grad, save_inputs=False, second_order=False,
+                     float_only=False)
+floor, _floor = _unary("floor", np.floor, _zero_grad, save_inputs=False, second_order=False,
+                       float_only=False)
+ceil, _ceil = _unary("ceil", np.ceil, _zero_grad, save_inputs=False, second_order=False,
+                     float_only=False)
+trunc, _trunc = _unary("trunc", np.trunc, _zero_grad, save_inputs=False, second_order=False,
+                       float_only=False)
+erf, _erf = _unary("erf", _erf_forward,
+                   lambda F, g, out, x: g * F.exp(-(x * x)) * _TWO_OVER_SQRT_PI)
+_round_half_even, _round_prim = _unary("round", np.round, _zero_grad, save_inputs=False,
+                                       second_order=False, float_only=False)
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    """Round half to even, as PyTorch does (``decimals`` scales by 10**decimals first)."""
+    if decimals == 0:
+        return _round_half_even(input)
+    scale = 10.0 ** decimals
+    return div(_round_half_even(mul(input, scale)), scale)
+
+
+def square(input: Tensor) -> Tensor:
+    return mul(input, input)
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    return div(1.0, input)
+
+
+# ----------------------------------------------------------------------------
+# where and clamp
+# ----------------------------------------------------------------------------
+
+_where = Primitive(
+    "where", np.where,
+    vjp=[None,
+         lambda F, g, out, c, a, b: F.where(c, g, 0),
+         lambda F, g, out, c, a, b: F.where(c, 0, g)],
+    jvp=[None,
+         lambda F, t, out, c, a, b: F.where(c, t, 0),
+         lambda F, t, out, c, a, b: F.where(c, 0, t)],
+    save_inputs=(0,), broadcasts=True, second_order=False)
+
+
+def where(condition, input=None, other=None) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other`` (either may be a scalar).
+
+    With only ``condition``, returns the indices of its non-zero elements like ``nonzero``.
+    """
+    if input is None and other is None:
+        from .index import nonzero
+        return nonzero(condition, as_tuple=True)
+    cond = condition if isinstance(condition, Tensor) else as_tensor_operand(condition)
+    if not isinstance(cond, Tensor):
+        from .creation import tensor
+        cond = tensor(cond)
+    if cond._data.dtype != np.bool_:
+        cond = _wrap(cond._data.astype(bool))
+    a, b = _promote(input, other)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        dt = _dt.result_type(a, b)
+        a = _wrap(np.asarray(a, dtype=dt.np_dtype))
+    return apply(_where, cond, a, b)
+
+
+def _clamp_forward(x, min, max):
+    if min is not None and max is not None:
+        return np.clip(x, min, max)
+    return np.maximum(x, min) if min is not None else np.minimum(x, max)
+
+
+def _clamp_mask(F, x, min, max, like):
+    if min is not None and max is not None:
+        return F.as_mask((x >= min) & (x <= max), like)
+    return F.as_mask(x >= min, like) if min is not None else F.as_mask(x <= max, like)
+
+
+_clamp = Primitive(
+    "clamp", _clamp_forward,
+    vjp=[lambda F, g, out, x, min, max: g * _clamp_mask(F, x, min, max, g)],
+    jvp=[lambda F, t, out, x, min, max: t * _clamp_mask(F, x, min, max, t)],
+    second_order=False)
+
+
+def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes where min <= x <= max.
+
+    ``min``/``max`` may be numbers or tensors (tensor bounds also receive gradient).
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = where(lt(out, min), min, out)
+        if max is not None:
+            out = where(gt(out, max), max, out)
+        return out
+    if isinstance(min, np.generic):
+        min = min.item()
+    if isinstance(max, np.generic):
+        max = max.item()
+    if type(min) is float or type(max) is float:
+        input = _float_operand(input)
+    return apply(_clamp, input, min=min, max=max)
+
+
+clip = clamp
+
+
+# ----------------------------------------------------------------------------
+# comparisons and logic (no gradient)
+# ----------------------------------------------------------------------------
+
+def _compare(ufunc, a, b) -> Tensor:
+    a, b = _promote(a, b)
+    av = a._data if isinstance(a, Tensor) else a
+    bv = b._data if isinstance(b, Tensor) else b
+    try:
+        return _wrap(np.asarray(ufunc(av, bv)))
+    except ValueError:
+        from .primitive import broadcast_error
+        raise broadcast_error(ufunc.__name__, a, b) from None
+
+
+def eq(input, other) -> Tensor:
+    return _compare(np.equal, input, other)
+
+
+def ne(input, other) -> Tensor:
+    return _compare(np.not_equal, input, other)
+
+
+def lt(input, other) -> Tensor:
+    return _compare(np.less, input, other)
+
+
+def le(input, other) -> Tensor:
+    return _compare(np.less_equal, input, other)
+
+
+def gt(input, other) -> Tensor:
+    return _compare(np.greater, input, other)
+
+
+def ge(input, other) -> Tensor:
+    return _compare(np.greater_equal, input, other)
+
+
+def logical_op(name: str, a, b) -> Tensor:
+    """``&``, ``|``, ``^`` on bool or integer tensors."""
+    return _compare(getattr(np, name), a, b)
+
+
+def logical_and(input, other) -> Tensor:
+    return _compare(np.logical_and, input, other)
+
+
+def logical_or(input, other) -> Tensor:
+    return _compare(np.logical_or, input, other)
+
+
+def logical_xor(input, other) -> Tensor:
+    return _compare(np.logical_xor, input, other)
+
+
+def logical_not(input: Tensor) -> Tensor:
+    return _wrap(np.logical_not(input._data))
+
+
+def bitwise_not(input: Tensor) -> Tensor:
+    if input._data.dtype.kind == "f":
+        raise TypeError("bitwise_not (~) is only defined for integer and bool tensors, got "
+                        f"{input.dtype}")
+    return _wrap(np.invert(input._data))
+
+
+def isnan(input: Tensor) -> Tensor:
+    return _wrap(np.isnan(input._data))
+
+
+def isinf(input: Tensor) -> Tensor:
+    return _wrap(np.isinf(input._data))
+
+
+def isfinite(input: Tensor) -> Tensor:
+    return _wrap(np.isfinite(input._data))

@@ -1,0 +1,297 @@
+"""The table of primitives and the one function that runs and records them.
+
+A :class:`Primitive` puts three things side by side:
+
+- ``forward(*arrays, **params)``: NumPy arrays in, a NumPy array out;
+- ``vjp``: one rule per differentiable input, ``rule(F, g, out, *inputs, **params)``,
+  giving that input's cotangent from the output's cotangent ``g``;
+- ``jvp``: one rule per differentiable input, ``rule(F, t, out, *inputs, **params)``,
+  giving that input's contribution to the output's tangent from its tangent ``t``.
+
+Rules are written once against a namespace ``F`` and operators (``+ - * /``).  During an
+ordinary backward pass ``F`` is :data:`NP` and the values are NumPy arrays, so a rule costs
+what the NumPy calls cost.  With ``create_graph=True`` ``F`` is :data:`TN` and the values
+are chainrule tensors, so the backward pass is itself recorded and can be differentiated.
+
+Broadcasting binary primitives set ``broadcasts=True``: the engine sums their cotangents
+back to each input's shape, so the rules never deal with it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..autograd import grad_mode as _gm
+from ..autograd.graph import Node
+from ..tensor import Tensor, _wrap
+
+__all__ = ["Primitive", "REGISTRY", "apply", "NP", "TN"]
+
+_STATE = _gm.STATE
+
+REGISTRY: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """One differentiable operation: forward, vjp rules and jvp rules."""
+
+    __slots__ = ("name", "forward", "vjp", "jvp", "save_inputs", "save_out", "node_name",
+                 "broadcasts", "view", "differentiable", "second_order", "error_hint",
+                 "variadic")
+
+    def __init__(self, name: str, forward: Callable, vjp: Sequence[Optional[Callable]] = (),
+                 jvp: Sequence[Optional[Callable]] = (), *, save_inputs=True,
+                 save_out: bool = False, node_name: Optional[str] = None,
+                 broadcasts: bool = False, view: bool = False,
+                 second_order: bool = True, error_hint: Optional[Callable] = None,
+                 variadic: bool = False, register: bool = True) -> None:
+        self.name = name
+        self.forward = forward
+        self.vjp = (vjp,) if callable(vjp) else tuple(vjp)
+        self.jvp = (jvp,) if callable(jvp) else tuple(jvp)
+        self.save_inputs = save_inputs
+        self.save_out = save_out
+        self.node_name = node_name or "".join(p.capitalize() for p in name.split("_")) + "Backward0"
+        self.broadcasts = broadcasts
+        self.view = view
+        self.differentiable = bool(self.vjp)
+        # False where the second derivative is zero everywhere (add, neg, reshape, ...):
+        # the registry test then checks nothing about create_graph beyond it running.
+        self.second_order = second_order
+        # error_hint(inputs, exc) -> exception with a message specific to this op
+        self.error_hint = error_hint
+        # variadic primitives (cat, einsum) take any number of inputs and give one rule
+        # with the input's position as an extra keyword: rule(F, g, out, *inputs, index=i, ...)
+        self.variadic = variadic
+        if register:  # user-defined Functions are not part of the library's table
+            if name in REGISTRY:
+                raise ValueError(f"primitive {name!r} is defined twice")
+            REGISTRY[name] = self
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def apply(prim: Primitive, *inputs, **params) -> Tensor:
+    """Run ``prim`` on ``inputs`` (tensors, or Python scalars where the primitive allows),
+    recording a Node when grad mode is on and some input requires grad."""
+    datas = [x._data if isinstance(x, Tensor) else x for x in inputs]
+    try:
+        out = prim.forward(*datas, **params)
+    except (ValueError, IndexError) as exc:
+        raise _forward_error(prim, inputs, exc) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if _STATE.enabled and prim.vjp:
+        edges = None
+        for i, x in enumerate(inputs):
+            if isinstance(x, Tensor) and x._requires_grad:
+                if edges is None:
+                    edges = [None] * len(inputs)
+                edges[i] = x._grad_fn or x
+        if edges is not None:
+            return _record(prim, out, inputs, edges, params)
+    result = _wrap(out)
+    if prim.view and isinstance(inputs[0], Tensor):
+        _mark_view(result, inputs[0])
+    return result
+
+
+def _record(prim: Primitive, out: np.ndarray, inputs, edges, params) -> Tensor:
+    node = Node(prim, tuple(edges), params)
+    save = prim.save_inputs
+    if save:
+        if save is not True:  # only some inputs are needed by the rules
+            inputs = tuple(x if i in save else None for i, x in enumerate(inputs))
+        node.saved = inputs
+        node.saved_versions = tuple(x._vbox[0] if isinstance(x, Tensor) else 0 for x in inputs)
+    if prim.broadcasts:
+        node.shapes = tuple(x._data.shape if isinstance(x, Tensor) else () for x in inputs)
+    result = _wrap(out, True, node)
+    if prim.save_out:
+        node.out_data = out
+        node.out_vbox = result._vbox
+        node.out_version = 0
+    if prim.view:
+        _mark_view(result, inputs[0])
+    if _ANOMALY.enabled:
+        _ANOMALY.record(node)
+    return result
+
+
+def _shape_str(x) -> str:
+    return str(list(x._data.shape)) if isinstance(x, Tensor) else f"scalar {x!r}"
+
+
+def broadcast_error(op_name: str, a, b) -> ValueError:
+    """The error for operands whose shapes do not broadcast."""
+    return ValueError(
+        f"{op_name}: the shapes {_shape_str(a)} and {_shape_str(b)} cannot be broadcast together: "
+        "each trailing dimension must be equal or 1. Use reshape()/unsqueeze() to line the "
+        "dimensions up, or check which operand has the wrong shape.")
+
+
+def _forward_error(prim: "Primitive", inputs, exc: Exception) -> Exception:
+    """Turn NumPy's message into one that names the op, the shapes and a fix."""
+    if prim.broadcasts and len(inputs) >= 2 and "broadcast" in str(exc):
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        if len(tensors) >= 2:
+            return broadcast_error(prim.name, tensors[-2], tensors[-1])
+    if prim.error_hint is not None:
+        return prim.error_hint(inputs, exc)
+    shapes = ", ".join(_shape_str(x) for x in inputs if isinstance(x, Tensor))
+    return type(exc)(f"{prim.name}: {exc} (input shapes: {shapes})")
+
+
+def _mark_view(result: Tensor, base: Tensor) -> None:
+    """Views share memory and the version counter with their base."""
+    if np.may_share_memory(result._data, base._data):
+        result._vbox = base._vbox
+        result._base = base if base._base is None else base._base
+
+
+class _AnomalyState:
+    """Set by ``detect_anomaly``: each Node then keeps the stack of the call that made it."""
+    enabled = False
+
+    @staticmethod
+    def record(node: Node) -> None:
+        import traceback
+        node.trace = traceback.format_stack()[:-3]
+
+
+_ANOMALY = _AnomalyState()
+
+
+# ----------------------------------------------------------------------------
+# The two namespaces the rules are written against.
+# ----------------------------------------------------------------------------
+
+def np_sum_to(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``x`` over the dimensions that broadcasting added or stretched, giving ``shape``."""
+    if x.shape == shape:
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+    r = np.sum(x, axis=axes, keepdims=True) if axes else x
+    return r.reshape(shape) if lead or r.shape != shape else r
+
+
+class _NumpyRules:
+    """F for the ordinary backward pass: plain NumPy."""
+    sum_to = staticmethod(np_sum_to)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    sqrt = staticmethod(np.sqrt)
+    sign = staticmethod(np.sign)
+    abs = staticmethod(np.abs)
+    tanh = staticmethod(np.tanh)
+    floor = staticmethod(np.floor)
+    where = staticmethod(np.where)
+    matmul = staticmethod(np.matmul)
+    zeros_like = staticmethod(np.zeros_like)
+    ones_like = staticmethod(np.ones_like)
+
+    @staticmethod
+    def expand(x, shape):
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def reshape(x, shape):
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def sum(x, dim=None, keepdim=False):
+        return np.sum(x, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def permute(x, axes):
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def swap_last(x):
+        return np.swapaxes(x, -1, -2)
+
+    @staticmethod
+    def pow(x, p):
+        return np.power(x, p)
+
+    @staticmethod
+    def zeros(shape, like):
+        return np.zeros(shape, like.dtype)
+
+    @staticmethod
+    def as_mask(cond, like):
+        """A 0/1 array of ``like``'s dtype from a boolean condition."""
+        return cond.astype(like.dtype)
+
+    @staticmethod
+    def value(x):
+        """The raw array, whatever mode the rules run in (for non-differentiable helpers)."""
+        return x
+
+    @staticmethod
+    def lift(array, like):
+        """Turn a NumPy array computed from raw values into the mode's value type."""
+        return array
+
+    @staticmethod
+    def call(prim_name, *args, **params):
+        return REGISTRY[prim_name].forward(*args, **params)
+
+
+class _TensorRules:
+    """F for ``create_graph=True`` and forward mode: chainrule's own differentiable ops."""
+
+    @staticmethod
+    def value(x):
+        return x._data if isinstance(x, Tensor) else x
+
+    @staticmethod
+    def lift(array, like):
+        return _wrap(np.asarray(array))
+
+    @staticmethod
+    def as_mask(cond, like):
+        return _wrap(cond._data.astype(like._data.dtype))
+
+    @staticmethod
+    def zeros(shape, like):
+        return _wrap(np.zeros(shape, like._data.dtype))
+
+    @staticmethod
+    def call(prim_name, *args, **params):
+        return apply(REGISTRY[prim_name], *args, **params)
+
+
+NP = _NumpyRules
+TN = _TensorRules
+
+
+def _fill_tensor_rules() -> None:
+    """Bind TN's functions once the op modules exist (they import this module)."""
+    from . import elementwise as ew, reduce as rd, shape as sh, linalg as la
+    TN.sum_to = staticmethod(sh.sum_to)
+    TN.exp = staticmethod(ew.exp)
+    TN.log = staticmethod(ew.log)
+    TN.sin = staticmethod(ew.sin)
+    TN.cos = staticmethod(ew.cos)
+    TN.sqrt = staticmethod(ew.sqrt)
+    TN.sign = staticmethod(ew.sign)
+    TN.abs = staticmethod(ew.abs)
+    TN.tanh = staticmethod(ew.tanh)
+    TN.floor = staticmethod(ew.floor)
+    TN.where = staticmethod(ew.where)
+    TN.matmul = staticmethod(la.matmul)
+    TN.zeros_like = staticmethod(lambda x: _wrap(np.zeros_like(x._data)))
+    TN.ones_like = staticmethod(lambda x: _wrap(np.ones_like(x._data)))
+    TN.expand = staticmethod(sh.expand)
+    TN.reshape = staticmethod(sh.reshape)
+    TN.sum = staticmethod(lambda x, dim=None, keepdim=False: rd.sum(x, dim, keepdim))
+    TN.permute = staticmethod(sh.permute)
+    TN.swap_last = staticmethod(lambda x: sh.transpose(x, -1, -2))
+    TN.pow = staticmethod(ew.pow)
