@@ -56,8 +56,15 @@ class Tensor:
     ``Tensor(data)`` also works and, like PyTorch's legacy constructor, gives float32.
     """
 
-    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_grad", "_vbox", "_base",
-                 "_hooks", "_retains_grad", "_tangent", "__weakref__", "__dict__")
+    # Only the fields every tensor uses are slots; the rarely set ones are class-level
+    # defaults, overridden per instance (in its __dict__) when set. This keeps making a
+    # tensor, which happens once per operation, cheap.
+    __slots__ = ("_data", "_requires_grad", "_grad_fn", "_vbox", "__weakref__", "__dict__")
+    _grad = None          # accumulated gradient (leaves, or retain_grad())
+    _base = None          # the tensor whose memory this view shares
+    _hooks = None         # gradient hooks of a leaf
+    _retains_grad = False
+    _tangent = None       # forward-mode tangent
 
     # Let NumPy scalars on the left (np.float32(2) * t) defer to Tensor.__rmul__.
     __array_ufunc__ = None
@@ -69,12 +76,7 @@ class Tensor:
         arr = np.array(data, dtype=np_dtype)
         self._data = arr
         self._grad_fn = None
-        self._grad = None
         self._vbox = [0]
-        self._base = None
-        self._hooks = None
-        self._retains_grad = False
-        self._tangent = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -398,7 +400,7 @@ class Tensor:
         return _ops.add(self, other)
 
     def __radd__(self, other):
-        return _ops.add(other, self)
+        return _ops.add(self, other)  # addition commutes: keep the tensor first (fast path)
 
     def __sub__(self, other):
         return _ops.sub(self, other)
@@ -410,7 +412,7 @@ class Tensor:
         return _ops.mul(self, other)
 
     def __rmul__(self, other):
-        return _ops.mul(other, self)
+        return _ops.mul(self, other)
 
     def __truediv__(self, other):
         return _ops.div(self, other)
@@ -528,12 +530,7 @@ def _wrap(data: np.ndarray, requires_grad: bool = False, grad_fn=None) -> Tensor
     t._data = data
     t._requires_grad = requires_grad
     t._grad_fn = grad_fn
-    t._grad = None
     t._vbox = [0]
-    t._base = None
-    t._hooks = None
-    t._retains_grad = False
-    t._tangent = None
     return t
 
 

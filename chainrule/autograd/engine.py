@@ -229,13 +229,14 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     stored = set()  # ids of arrays already given to some .grad in this pass
     prev_mode = _STATE.enabled
     _STATE.enabled = create_graph
+    numpy_mode = not create_graph
     try:
         while ready:
             e = ready.pop()
             k = id(e)
             g = buffers.pop(k)
             if type(e) is not Node:
-                g = _leaf(e, g, k, capture_pos, captured, accumulate, targets, create_graph, stored)
+                _leaf(e, g, k, capture_pos, captured, accumulate, targets, create_graph, stored)
                 continue
             node = e
             if node.pre_hooks is not None:
@@ -244,15 +245,66 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                 owner = node.retained()
                 if owner is not None and owner._grad_fn is node:
                     _accumulate(owner, g, create_graph, stored)
-            if k in capture_pos:
+            if capture_pos and k in capture_pos:
                 for i in capture_pos[k]:
                     captured[i] = g
-                if targets is not None and accumulate:
+                if accumulate:
                     for i in capture_pos[k]:
                         _accumulate(targets[i], g, create_graph, stored)
-            _call_rules(node, g, F, create_graph, needed, buffers, deps, ready)
+
+            # --- call the vjp rule of each input that wants a gradient (inlined: hot loop)
+            prim = node.prim
+            edges = node.next_edges
+            saved = node.saved
+            if saved is not None:
+                for x, v in zip(saved, node.saved_versions):
+                    if isinstance(x, Tensor) and x._vbox[0] != v:
+                        _check_versions(node)
+                inputs = saved if not numpy_mode else [
+                    x._data if isinstance(x, Tensor) else x for x in saved]
+            elif node.freed:
+                raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
+            else:
+                inputs = (None,) * len(edges)
+            out = node.out_data
+            if out is not None:
+                if node.out_vbox[0]:  # the output was created at version 0
+                    _raise_modified(node, None, out.shape, out.dtype, node.out_vbox[0], 0)
+                if not numpy_mode:
+                    out = _wrap(out, True, node)
+            rules = prim.vjp
+            params = node.params
+            shapes = node.shapes
+            variadic = prim.variadic
+            i = -1
+            for nxt in edges:
+                i += 1
+                if nxt is None:
+                    continue
+                kn = id(nxt)
+                if needed is not None and kn not in needed:
+                    continue
+                if variadic:
+                    gi = rules[0](F, g, out, *inputs, index=i, **params)
+                else:
+                    gi = rules[i](F, g, out, *inputs, **params)
+                if shapes is not None and gi.shape != shapes[i]:
+                    gi = F.sum_to(gi, shapes[i])
+                if kn in buffers:
+                    buffers[kn] = buffers[kn] + gi
+                else:
+                    buffers[kn] = gi
+                left = deps[kn] - 1
+                deps[kn] = left
+                if left == 0:
+                    ready.append(nxt)
             if not retain_graph:
-                _free(node)
+                if saved is not None or out is not None:
+                    node.saved = None
+                    node.out_data = None
+                    node.freed = True
+                if params:
+                    _free(node)
     finally:
         _STATE.enabled = prev_mode
     return captured
@@ -269,52 +321,8 @@ def _leaf(leaf: Tensor, g, k, capture_pos, captured, accumulate, targets, create
     return g
 
 
-def _call_rules(node: Node, g, F, create_graph: bool, needed, buffers, deps, ready) -> None:
-    prim = node.prim
-    if node.freed:
-        raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
-    saved = node.saved
-    if saved is not None:
-        _check_versions(node)
-        if create_graph:
-            inputs = saved
-        else:
-            inputs = [x._data if isinstance(x, Tensor) else x for x in saved]
-    else:
-        inputs = [None] * len(node.next_edges)
-    if prim.save_out:
-        if node.out_vbox[0] != node.out_version:
-            _raise_modified(node, None, node.out_data.shape, node.out_data.dtype,
-                            node.out_vbox[0], node.out_version)
-        out = _wrap(node.out_data, True, node) if create_graph else node.out_data
-    else:
-        out = None
-    rules = prim.vjp
-    params = node.params
-    shapes = node.shapes
-    for i, nxt in enumerate(node.next_edges):
-        if nxt is None:
-            continue
-        kn = id(nxt)
-        if needed is not None and kn not in needed:
-            continue
-        if prim.variadic:
-            gi = rules[0](F, g, out, *inputs, index=i, **params)
-        else:
-            gi = rules[i](F, g, out, *inputs, **params)
-        if shapes is not None and gi.shape != shapes[i]:
-            gi = F.sum_to(gi, shapes[i])
-        if kn in buffers:
-            buffers[kn] = buffers[kn] + gi
-        else:
-            buffers[kn] = gi
-        left = deps[kn] - 1
-        deps[kn] = left
-        if left == 0:
-            ready.append(nxt)
-
-
 def _check_versions(node: Node) -> None:
+    """Raise if a tensor the node saved was changed in place after it was saved."""
     for x, v in zip(node.saved, node.saved_versions):
         if isinstance(x, Tensor) and x._vbox[0] != v:
             _raise_modified(node, x, x._data.shape, x._data.dtype, x._vbox[0], v)
@@ -340,10 +348,11 @@ def _free(node: Node) -> None:
         node.saved = None
         node.out_data = None
         node.freed = True
-    ctx = node.params.get("ctx")
-    if ctx is not None:  # a user Function: drop what it saved with save_for_backward
-        ctx._free()
-        node.freed = True
+    if node.params:
+        ctx = node.params.get("ctx")
+        if ctx is not None:  # a user Function: drop what it saved with save_for_backward
+            ctx._free()
+            node.freed = True
 
 
 def _run_hooks(hooks, g, create_graph: bool):

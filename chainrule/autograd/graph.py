@@ -20,24 +20,25 @@ __all__ = ["Node", "AccumulateGrad"]
 class Node:
     """A recorded operation (``grad_fn``)."""
 
-    __slots__ = ("prim", "next_edges", "saved", "saved_versions", "out_data", "out_vbox",
-                 "out_version", "params", "shapes", "pre_hooks", "retained", "freed",
-                 "trace", "__weakref__")
+    # Set for every node (see ops.primitive._record); the rarely used fields below are
+    # class-level defaults, overridden in the instance __dict__ when set.
+    __slots__ = ("prim", "next_edges", "params", "saved", "saved_versions", "out_data",
+                 "out_vbox", "shapes", "__dict__", "__weakref__")
+    pre_hooks = None   # hooks registered on the output tensor (non-leaf register_hook)
+    retained = None    # weakref to the output tensor after retain_grad()
+    freed = False      # saved values were released by a backward without retain_graph
+    trace = None       # forward stack, recorded in anomaly-detection mode
 
-    def __init__(self, prim, next_edges, params) -> None:
+    def __init__(self, prim, next_edges, params, saved=None, saved_versions=None,
+                 out_data=None, out_vbox=None, shapes=None) -> None:
         self.prim = prim
         self.next_edges = next_edges
         self.params = params
-        self.saved = None
-        self.saved_versions = None
-        self.out_data = None
-        self.out_vbox = None
-        self.out_version = 0
-        self.shapes = None
-        self.pre_hooks = None
-        self.retained = None
-        self.freed = False
-        self.trace = None
+        self.saved = saved
+        self.saved_versions = saved_versions
+        self.out_data = out_data
+        self.out_vbox = out_vbox
+        self.shapes = shapes
 
     # --- PyTorch's public face of a grad_fn -------------------------------------
     def name(self) -> str:

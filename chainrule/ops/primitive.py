@@ -73,6 +73,10 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+_EMPTY: dict = {}
+_new = object.__new__
+
+
 def apply(prim: Primitive, *inputs, **params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors, or Python scalars where the primitive allows),
     recording a Node when grad mode is on and some input requires grad."""
@@ -91,33 +95,109 @@ def apply(prim: Primitive, *inputs, **params) -> Tensor:
                     edges = [None] * len(inputs)
                 edges[i] = x._grad_fn or x
         if edges is not None:
-            return _record(prim, out, inputs, edges, params)
+            return _record(prim, out, inputs, tuple(edges), params)
     result = _wrap(out)
     if prim.view and isinstance(inputs[0], Tensor):
         _mark_view(result, inputs[0])
     return result
 
 
-def _record(prim: Primitive, out: np.ndarray, inputs, edges, params) -> Tensor:
-    node = Node(prim, tuple(edges), params)
+def apply_unary(prim: Primitive, x: Tensor) -> Tensor:
+    """``apply`` for a one-input primitive without parameters (the hot path of math ops)."""
+    out = prim.forward(x._data)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    if x._requires_grad and _STATE.enabled:
+        return _record(prim, out, (x,), (x._grad_fn or x,), _EMPTY)
+    t = _new(Tensor)
+    t._data = out
+    t._requires_grad = False
+    t._grad_fn = None
+    t._vbox = [0]
+    return t
+
+
+def apply_binary(prim: Primitive, a: Tensor, b) -> Tensor:
+    """``apply`` for two already-promoted operands, ``a`` a tensor and ``b`` a tensor or a
+    Python scalar, without parameters (the hot path of arithmetic)."""
+    if isinstance(b, Tensor):
+        try:
+            out = prim.forward(a._data, b._data)
+        except ValueError as exc:
+            raise _forward_error(prim, (a, b), exc) from None
+        b_req = b._requires_grad
+    else:
+        out = prim.forward(a._data, b)
+        b_req = False
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t._data = out
+    t._vbox = [0]
+    if (a._requires_grad or b_req) and _STATE.enabled:
+        # the Node, built inline: this runs once per recorded arithmetic operation
+        node = _new(Node)
+        node.prim = prim
+        node.next_edges = ((a._grad_fn or a) if a._requires_grad else None,
+                           (b._grad_fn or b) if b_req else None)
+        node.params = _EMPTY
+        b_is_t = isinstance(b, Tensor)
+        if prim.save_inputs:
+            node.saved = (a, b)
+            node.saved_versions = (a._vbox[0], b._vbox[0] if b_is_t else 0)
+        else:
+            node.saved = None
+            node.saved_versions = None
+        node.shapes = (a._data.shape, b._data.shape if b_is_t else ())
+        if prim.save_out:
+            node.out_data = out
+            node.out_vbox = t._vbox
+        else:
+            node.out_data = None
+            node.out_vbox = None
+        if _ANOMALY.enabled:
+            _ANOMALY.record(node)
+        t._requires_grad = True
+        t._grad_fn = node
+        return t
+    t._requires_grad = False
+    t._grad_fn = None
+    return t
+
+
+def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, params: dict) -> Tensor:
+    """Wrap ``out`` in a tensor whose grad_fn is a new Node for ``prim``."""
+    node = _new(Node)
+    node.prim = prim
+    node.next_edges = edges
+    node.params = params
     save = prim.save_inputs
     if save:
         if save is not True:  # only some inputs are needed by the rules
             inputs = tuple(x if i in save else None for i, x in enumerate(inputs))
         node.saved = inputs
-        node.saved_versions = tuple(x._vbox[0] if isinstance(x, Tensor) else 0 for x in inputs)
-    if prim.broadcasts:
-        node.shapes = tuple(x._data.shape if isinstance(x, Tensor) else () for x in inputs)
-    result = _wrap(out, True, node)
+        node.saved_versions = tuple([x._vbox[0] if isinstance(x, Tensor) else 0 for x in inputs])
+    else:
+        node.saved = None
+        node.saved_versions = None
+    node.shapes = tuple([x._data.shape if isinstance(x, Tensor) else () for x in inputs]) \
+        if prim.broadcasts else None
+    t = _new(Tensor)
+    t._data = out
+    t._requires_grad = True
+    t._grad_fn = node
+    vbox = t._vbox = [0]
     if prim.save_out:
         node.out_data = out
-        node.out_vbox = result._vbox
-        node.out_version = 0
+        node.out_vbox = vbox
+    else:
+        node.out_data = None
+        node.out_vbox = None
     if prim.view:
-        _mark_view(result, inputs[0])
+        _mark_view(t, inputs[0])
     if _ANOMALY.enabled:
         _ANOMALY.record(node)
-    return result
+    return t
 
 
 def _shape_str(x) -> str:
