@@ -156,13 +156,12 @@ def _summarized_values(data: np.ndarray, edgeitems: int) -> np.ndarray:
     """Flat array of the elements a summarized print shows (torch's get_summarized_data)."""
     if data.ndim == 0:
         return data.reshape(-1)
+    if not edgeitems:
+        return data[:0].reshape(-1)  # only "..." is printed, so there is nothing to measure
     if data.ndim == 1:
         if data.shape[0] > 2 * edgeitems:
-            # With edgeitems == 0, data[-0:] is the whole vector, as in torch.
             return np.concatenate((data[:edgeitems], data[-edgeitems:]))
         return data
-    if not edgeitems:
-        return data[:0].reshape(-1)
     rows = _shown_rows(data.shape[0], edgeitems, summarize=True)
     return np.concatenate([_summarized_values(data[i], edgeitems) for i in rows if i is not None])
 

@@ -94,6 +94,27 @@ def test_vector_wraps_at_linewidth_with_indent_under_first_element():
     assert tensor_repr(np.arange(20, dtype=np.float32)) == expected
 
 
+def test_extras_keep_their_order():
+    assert tensor_repr(np.array([1.0, 2.0], np.float32), extras=["a=1", "b=2"]) == (
+        "tensor([1., 2.], a=1, b=2)")
+
+
+def test_suffix_after_a_wrapped_suffix():
+    # Checked against torch 2.13 with linewidth=46: dtype no longer fits on the last
+    # line of the contents; requires_grad then fits after it exactly (46 columns).
+    set_printoptions(linewidth=46)
+    extras = {"dtype_label": "torch.float64", "extras": ["requires_grad=True"]}
+    assert tensor_repr(np.arange(10.0) * 1.5, **extras) == (
+        "tensor([ 0.0000,  1.5000,  3.0000,  4.5000,\n"
+        "         6.0000,  7.5000,  9.0000, 10.5000,\n"
+        "        12.0000, 13.5000],\n"
+        "       dtype=torch.float64, requires_grad=True)")
+    assert tensor_repr(np.arange(6.0) * 1.5, **extras) == (
+        "tensor([0.0000, 1.5000, 3.0000, 4.5000,\n"
+        "        6.0000, 7.5000], dtype=torch.float64,\n"
+        "       requires_grad=True)")
+
+
 def test_summarized_matrix():
     expected = (
         "tensor([[   0,    1,    2,  ...,   97,   98,   99],\n"
@@ -260,6 +281,7 @@ NAMED_ARRAYS = {
     "vector_range_1001": np.array([1.0, 1001.0], np.float32),
     "vector_big_1e8": np.array([1e8, 2e8]),
     "vector_just_under_1e8": np.array([99999999.0, 5e7]),
+    "vector_exactly_1e8": np.array([1e8, 5e7], np.float32),
     "vector_small_1e-4": np.array([1e-4, 2e-4]),
     "vector_smaller_than_1e-4": np.array([9e-5, 2e-4]),
     "vector_nan_inf_zero": np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], np.float32),

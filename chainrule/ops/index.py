@@ -115,7 +115,7 @@ _index_add_at = Primitive(
     save_inputs=False, second_order=False, node_name="IndexAddBackward0")
 
 
-def _index_put_forward(x, v, index):
+def _index_put_forward(x, v, index, v_shape=None):
     out = x.copy()
     out[index] = v
     return out

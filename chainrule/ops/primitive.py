@@ -26,7 +26,8 @@ from ..autograd import grad_mode as _gm
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
-__all__ = ["Primitive", "REGISTRY", "apply", "NP", "TN"]
+__all__ = ["Primitive", "REGISTRY", "apply", "apply_unary", "apply_binary", "output_tangent",
+           "NP", "TN"]
 
 _STATE = _gm.STATE
 
@@ -171,17 +172,17 @@ def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, param
     node.prim = prim
     node.next_edges = edges
     node.params = params
+    node.shapes = tuple([x._data.shape if isinstance(x, Tensor) else () for x in inputs]) \
+        if prim.broadcasts else None
     save = prim.save_inputs
     if save:
-        if save is not True:  # only some inputs are needed by the rules
-            inputs = tuple(x if i in save else None for i, x in enumerate(inputs))
-        node.saved = inputs
-        node.saved_versions = tuple([x._vbox[0] if isinstance(x, Tensor) else 0 for x in inputs])
+        saved = inputs if save is True else tuple(  # only some inputs are needed by the rules
+            x if i in save else None for i, x in enumerate(inputs))
+        node.saved = saved
+        node.saved_versions = tuple([x._vbox[0] if isinstance(x, Tensor) else 0 for x in saved])
     else:
         node.saved = None
         node.saved_versions = None
-    node.shapes = tuple([x._data.shape if isinstance(x, Tensor) else () for x in inputs]) \
-        if prim.broadcasts else None
     t = _new(Tensor)
     t._data = out
     t._requires_grad = True
@@ -198,6 +199,26 @@ def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, param
     if _ANOMALY.enabled:
         _ANOMALY.record(node)
     return t
+
+
+def output_tangent(prim: Primitive, F, tangents, out, inputs, params):
+    """The output's tangent: the sum of each input's jvp contribution (None = no tangent).
+
+    ``out`` and ``inputs`` are raw arrays for ``F = NP`` and tensors for ``F = TN``.
+    """
+    total = None
+    shape = tuple(out.shape)
+    for i, t in enumerate(tangents):
+        if t is None:
+            continue
+        if prim.variadic:
+            c = prim.jvp[0](F, t, out, *inputs, index=i, **params)
+        else:
+            c = prim.jvp[i](F, t, out, *inputs, **params)
+        if tuple(c.shape) != shape:
+            c = F.expand(c, shape)
+        total = c if total is None else total + c
+    return total
 
 
 def _shape_str(x) -> str:

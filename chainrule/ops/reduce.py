@@ -100,17 +100,24 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype=None) -
 # ----------------------------------------------------------------------------- prod
 
 def _prod_grad(F, g, out, x, dims, keepdim):
-    """d prod / d x_i = product of the other elements, computed without dividing by zero."""
+    """d prod / d x_i = the product of the other elements."""
     in_shape = tuple(x.shape)
     g = _keepdim_view(F, g, dims, keepdim, in_shape)
-    out = _keepdim_view(F, out, dims, keepdim, in_shape)
-    is_zero = x == 0
-    zeros = F.call("sum", F.as_mask(is_zero, x), dims=dims, keepdim=True, in_shape=in_shape)
-    x_safe = F.where(is_zero, 1, x)
-    prod_nonzero = F.call("prod", x_safe, dims=dims, keepdim=True)
-    no_zero = F.where(zeros == 0, out, 0) / x_safe
-    only_zero = F.where((zeros == 1) & is_zero, prod_nonzero, 0)
-    return g * (no_zero + only_zero)
+    if not np.any(F.value(x) == 0):
+        # out / x is exactly that product here, and differentiates correctly too
+        return g * _keepdim_view(F, out, dims, keepdim, in_shape) / x
+    # With zeros, divide nothing: take, for each i, the product of a row of an n x n
+    # table holding the reduced elements with a 1 on the diagonal in place of x_i.
+    nd = len(in_shape)
+    reduced = tuple(range(nd)) if dims is None else dims
+    kept = tuple(i for i in range(nd) if i not in reduced)
+    lead = tuple(in_shape[i] for i in kept)
+    n = int(np.prod([in_shape[i] for i in reduced]))
+    rows = F.reshape(F.permute(x, kept + reduced), lead + (1, n))
+    table = F.where(np.eye(n, dtype=bool), 1, F.expand(rows, lead + (n, n)))
+    others = F.call("prod", table, dims=(len(lead) + 1,), keepdim=False)
+    others = F.reshape(others, lead + tuple(in_shape[i] for i in reduced))
+    return g * F.permute(others, tuple(int(i) for i in np.argsort(kept + reduced)))
 
 
 _prod = Primitive(

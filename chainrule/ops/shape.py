@@ -85,7 +85,7 @@ _sum_to = Primitive(
 def _cat_vjp(F, g, out, *inputs, index, dim, sizes):
     start = sum(sizes[:index])
     sl = (slice(None),) * dim + (slice(start, start + sizes[index]),)
-    return F.call("getitem", g, index=sl, in_shape=None)
+    return F.call("getitem", g, index=sl, in_shape=tuple(g.shape), basic=True)
 
 
 def _cat_jvp(F, t, out, *inputs, index, dim, sizes):
@@ -125,7 +125,7 @@ def _unpad_index(widths: tuple, shape: tuple) -> tuple:
 _pad = Primitive(
     "pad", lambda x, widths, value: np.pad(x, widths, mode="constant", constant_values=value),
     vjp=[lambda F, g, out, x, widths, value: F.call(
-        "getitem", g, index=_unpad_index(widths, g.shape), in_shape=None)],
+        "getitem", g, index=_unpad_index(widths, g.shape), in_shape=tuple(g.shape), basic=True)],
     jvp=[lambda F, t, out, x, widths, value: F.call("pad", t, widths=widths, value=0.0)],
     save_inputs=False, second_order=False, node_name="ConstantPadNdBackward0")
 

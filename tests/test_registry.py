@@ -1,0 +1,399 @@
+"""Every primitive in the registry, checked the same way:
+
+- its vjp against central finite differences (float64) of <u, f(x)>;
+- its jvp against central finite differences of f along a random direction, and against
+  the vjp through the identity <jvp(v), u> = <v, vjp(u)>;
+- its second derivative (backward with create_graph=True, then backward again) against
+  finite differences of the vjp, for primitives whose second derivative is not zero;
+- its forward value and vjp against PyTorch (float32 and float64) when torch is installed.
+
+A primitive that is in the registry but has no cases here fails ``test_every_primitive_has_cases``.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops.primitive import NP, REGISTRY, apply, output_tangent
+
+
+# ----------------------------------------------------------------------------- input specs
+
+def _make(spec, rng, dtype):
+    """Build one argument from its spec: (kind, shape) -> array, anything else -> as is."""
+    if not (isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str)):
+        return spec
+    kind, shape = spec
+    if kind == "n":  # normal
+        a = rng.standard_normal(shape)
+    elif kind == "p":  # positive, away from 0
+        a = rng.uniform(0.5, 2.0, shape)
+    elif kind == "a":  # away from 0, either sign
+        a = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+    elif kind == "u":  # inside (-1, 1), for tan
+        a = rng.uniform(-0.9, 0.9, shape)
+    elif kind == "frac":  # away from integers and halves (floor, round, ...)
+        a = rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape)
+    elif kind == "rem_a":
+        a = rng.uniform(2.2, 2.4, shape)
+    elif kind == "rem_b":
+        a = rng.uniform(0.95, 1.05, shape)
+    elif kind == "distinct":  # well separated values, for max/min/sort-like kinks
+        a = rng.permutation(int(np.prod(shape))).reshape(shape) * 0.5 + rng.uniform(0, 0.1, shape)
+    elif kind == "bool":
+        return rng.random(shape) < 0.5
+    else:
+        raise ValueError(kind)
+    return np.asarray(a, dtype=dtype)
+
+
+class Case:
+    def __init__(self, args, params=None, diff=None, torch_fn=None, name=""):
+        self.args = args
+        self.params = params or {}
+        # positions of the differentiable array arguments (default: every float array)
+        self.diff = diff
+        self.torch_fn = torch_fn
+        self.name = name
+
+
+def _idx(*index):
+    return tuple(index)
+
+
+I = np.array  # noqa: E741  (short for integer index arrays in the tables)
+
+# name -> list of Cases. torch_fn(torch, *args) mirrors the primitive in PyTorch.
+UNARY = {
+    "neg": ("n", lambda t, x: -x), "exp": ("n", lambda t, x: t.exp(x)),
+    "exp2": ("n", lambda t, x: t.exp2(x)), "log": ("p", lambda t, x: t.log(x)),
+    "log2": ("p", lambda t, x: t.log2(x)), "log10": ("p", lambda t, x: t.log10(x)),
+    "log1p": ("p", lambda t, x: t.log1p(x)), "expm1": ("n", lambda t, x: t.expm1(x)),
+    "sqrt": ("p", lambda t, x: t.sqrt(x)), "rsqrt": ("p", lambda t, x: t.rsqrt(x)),
+    "sin": ("n", lambda t, x: t.sin(x)), "cos": ("n", lambda t, x: t.cos(x)),
+    "tan": ("u", lambda t, x: t.tan(x)), "tanh": ("n", lambda t, x: t.tanh(x)),
+    "sigmoid": ("n", lambda t, x: t.sigmoid(x)), "relu": ("a", lambda t, x: t.relu(x)),
+    "abs": ("a", lambda t, x: t.abs(x)), "sign": ("a", lambda t, x: t.sign(x)),
+    "floor": ("frac", lambda t, x: t.floor(x)), "ceil": ("frac", lambda t, x: t.ceil(x)),
+    "trunc": ("frac", lambda t, x: t.trunc(x)), "round": ("frac", lambda t, x: t.round(x)),
+    "erf": ("n", lambda t, x: t.erf(x)), "clone": ("n", lambda t, x: x.clone()),
+}
+
+CASES: dict = {}
+for _name, (_kind, _tf) in UNARY.items():
+    CASES[_name] = [Case([(_kind, s)], torch_fn=_tf, name=str(s)) for s in [(), (1,), (3, 4), (0, 3)]]
+
+BINARY_SHAPES = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 4), (3, 1)), ((1,), (2, 3)), ((), (3,)),
+                 ((0, 2), (2,))]
+for _name, _tf, (_ka, _kb) in [
+        ("add", lambda t, a, b: a + b, ("n", "n")), ("sub", lambda t, a, b: a - b, ("n", "n")),
+        ("mul", lambda t, a, b: a * b, ("n", "n")), ("div", lambda t, a, b: a / b, ("n", "a")),
+        ("pow", lambda t, a, b: a ** b, ("p", "n")),
+        ("maximum", lambda t, a, b: t.maximum(a, b), ("n", "n")),
+        ("minimum", lambda t, a, b: t.minimum(a, b), ("n", "n")),
+        ("remainder", lambda t, a, b: t.remainder(a, b), ("rem_a", "rem_b"))]:
+    CASES[_name] = [Case([(_ka, sa), (_kb, sb)], torch_fn=_tf, name=f"{sa}-{sb}")
+                    for sa, sb in BINARY_SHAPES]
+    _scalar_tf = (lambda t, a, b, _f=_tf: _f(t, a, t.tensor(b, dtype=a.dtype))) \
+        if _name in ("maximum", "minimum") else _tf  # torch.maximum wants two tensors
+    CASES[_name].append(Case([(_ka, (3,)), 1.5], torch_fn=_scalar_tf, name="scalar"))
+CASES["pow"] += [Case([("a", (3, 2)), 2], torch_fn=lambda t, a, b: a ** b, name="square"),
+                 Case([("a", (3, 2)), 3.0], torch_fn=lambda t, a, b: a ** b, name="cube"),
+                 Case([("p", (4,)), -0.5], torch_fn=lambda t, a, b: a ** b, name="neg-half")]
+
+CASES["to_dtype"] = [Case([("n", (3,))], {"dtype": np.dtype(np.float64), "src": np.dtype(np.float64)},
+                          torch_fn=lambda t, x: x.to(t.float64))]
+CASES["where"] = [
+    Case([("bool", (3, 4)), ("n", (3, 4)), ("n", (3, 4))], diff=[1, 2],
+         torch_fn=lambda t, c, a, b: t.where(c, a, b)),
+    Case([("bool", (3, 1)), ("n", (4,)), ("n", (3, 4))], diff=[1, 2],
+         torch_fn=lambda t, c, a, b: t.where(c, a, b), name="broadcast"),
+]
+CASES["clamp"] = [
+    Case([("n", (3, 4))], {"min": -0.5, "max": 0.5}, torch_fn=lambda t, x: x.clamp(-0.5, 0.5)),
+    Case([("n", (5,))], {"min": -0.2, "max": None}, torch_fn=lambda t, x: x.clamp(min=-0.2)),
+    Case([("n", (5,))], {"min": None, "max": 0.3}, torch_fn=lambda t, x: x.clamp(max=0.3)),
+]
+
+# shape primitives
+CASES["reshape"] = [
+    Case([("n", (2, 6))], {"shape": (3, 4), "in_shape": (2, 6)}, torch_fn=lambda t, x: x.reshape(3, 4)),
+    Case([("n", (1,))], {"shape": (), "in_shape": (1,)}, torch_fn=lambda t, x: x.reshape(())),
+    Case([("n", (0, 3))], {"shape": (3, 0), "in_shape": (0, 3)}, torch_fn=lambda t, x: x.reshape(3, 0)),
+]
+CASES["permute"] = [
+    Case([("n", (2, 3, 4))], {"axes": (2, 0, 1)}, torch_fn=lambda t, x: x.permute(2, 0, 1)),
+    Case([("n", (3, 4))], {"axes": (1, 0)}, torch_fn=lambda t, x: x.T),
+]
+CASES["expand"] = [
+    Case([("n", (3, 1))], {"shape": (2, 3, 4), "in_shape": (3, 1)}, torch_fn=lambda t, x: x.expand(2, 3, 4)),
+    Case([("n", ())], {"shape": (5,), "in_shape": ()}, torch_fn=lambda t, x: x.expand(5)),
+]
+CASES["sum_to"] = [
+    Case([("n", (2, 3, 4))], {"shape": (3, 1), "in_shape": (2, 3, 4)},
+         torch_fn=lambda t, x: x.sum(0).sum(-1, keepdim=True)),
+    Case([("n", (4,))], {"shape": (), "in_shape": (4,)}, torch_fn=lambda t, x: x.sum()),
+]
+CASES["cat"] = [
+    Case([("n", (2, 3)), ("n", (4, 3))], {"dim": 0, "sizes": (2, 4)},
+         torch_fn=lambda t, a, b: t.cat([a, b], 0)),
+    Case([("n", (2, 1)), ("n", (2, 0)), ("n", (2, 3))], {"dim": 1, "sizes": (1, 0, 3)},
+         torch_fn=lambda t, a, b, c: t.cat([a, b, c], 1), name="three"),
+]
+CASES["flip"] = [Case([("n", (3, 4))], {"dims": (0, 1)}, torch_fn=lambda t, x: x.flip(0, 1)),
+                 Case([("n", (2, 3, 2))], {"dims": (1,)}, torch_fn=lambda t, x: x.flip(1))]
+CASES["roll"] = [Case([("n", (3, 4))], {"shifts": (1, -2), "dims": (0, 1)},
+                      torch_fn=lambda t, x: x.roll((1, -2), (0, 1)))]
+CASES["pad"] = [Case([("n", (2, 3))], {"widths": ((1, 0), (2, 1)), "value": 0.5},
+                     torch_fn=lambda t, x: t.nn.functional.pad(x, (2, 1, 1, 0), value=0.5))]
+
+# indexing primitives
+CASES["getitem"] = [
+    Case([("n", (4, 5))], {"index": _idx(slice(1, 3), 2), "in_shape": (4, 5), "basic": True},
+         torch_fn=lambda t, x: x[1:3, 2], name="basic"),
+    Case([("n", (4, 5))], {"index": _idx(I([0, 2, 0])), "in_shape": (4, 5), "basic": False},
+         torch_fn=lambda t, x: x[[0, 2, 0]], name="repeated"),
+    Case([("n", (3, 4, 2))], {"index": _idx(Ellipsis, None, I([1, 1]), slice(None)),
+                              "in_shape": (3, 4, 2), "basic": False},
+         torch_fn=lambda t, x: x[..., None, [1, 1], :], name="mixed"),
+]
+CASES["index_add_at"] = [
+    Case([("n", (4, 3)), ("n", (3, 3))], {"index": _idx(I([0, 2, 0])), "basic": False},
+         torch_fn=lambda t, x, s: x.index_add(0, t.tensor([0, 2, 0]), s)),
+    Case([("n", (4, 3)), ("n", (2,))], {"index": _idx(slice(1, 3), 0), "basic": True},
+         torch_fn=None, name="basic"),
+]
+CASES["index_put"] = [
+    Case([("n", (4, 3)), ("n", (2, 3))], {"index": _idx(I([0, 2])), "v_shape": (2, 3)},
+         torch_fn=lambda t, x, v: x.index_put((t.tensor([0, 2]),), v)),
+    Case([("n", (4, 3)), ("n", (3,))], {"index": _idx(slice(1, 3)), "v_shape": (3,)},
+         torch_fn=None, name="broadcast-value"),
+]
+_G_IDX = I([[0, 2, 2], [1, 0, 1]])
+CASES["gather"] = [Case([("n", (2, 4))], {"index": _G_IDX, "dim": 1, "in_shape": (2, 4)},
+                        torch_fn=lambda t, x: x.gather(1, t.tensor(_G_IDX)))]
+CASES["scatter_add"] = [Case([("n", (2, 4)), ("n", (2, 3))],
+                             {"index": _G_IDX, "dim": 1, "src_shape": (2, 3)},
+                             torch_fn=lambda t, x, s: x.scatter_add(1, t.tensor(_G_IDX), s))]
+
+# reductions
+for _name, _kind, _tf in [
+        ("sum", "n", lambda t, x, dims, keepdim: x.sum(dims, keepdim) if dims else x.sum()),
+        ("prod", "a", None),
+        ("amax", "distinct", lambda t, x, dims, keepdim: x.amax(dims or (), keepdim)),
+        ("amin", "distinct", lambda t, x, dims, keepdim: x.amin(dims or (), keepdim)),
+        ("logsumexp", "n", lambda t, x, dims, keepdim: t.logsumexp(x, dims or tuple(range(x.ndim)), keepdim)),
+        ("norm2", "n", lambda t, x, dims, keepdim: t.linalg.vector_norm(x, 2, dims, keepdim))]:
+    cases = []
+    for shape, dims, keepdim in [((3, 4), None, False), ((3, 4), (1,), False), ((2, 3, 4), (0, 2), True),
+                                 ((5,), (0,), True)]:
+        params = {"dims": dims, "keepdim": keepdim}
+        if _name == "sum":
+            params["in_shape"] = shape
+        tf = (lambda t, x, _f=_tf, _d=dims, _k=keepdim: _f(t, x, _d, _k)) if _tf else None
+        cases.append(Case([(_kind, shape)], params, torch_fn=tf, name=f"{shape}-{dims}-{keepdim}"))
+    CASES[_name] = cases
+CASES["prod"].append(Case([np.array([[1.5, 0.0, -2.0], [0.5, 2.0, 3.0]])], {"dims": (1,), "keepdim": False},
+                          torch_fn=lambda t, x: x.prod(1), name="one-zero"))
+CASES["prod"].append(Case([np.array([1.5, 0.0, 0.0, 3.0])], {"dims": None, "keepdim": False},
+                          torch_fn=lambda t, x: x.prod(), name="two-zeros"))
+CASES["cumsum"] = [Case([("n", (3, 4))], {"dim": 1}, torch_fn=lambda t, x: x.cumsum(1)),
+                   Case([("n", (5,))], {"dim": 0}, torch_fn=lambda t, x: x.cumsum(0))]
+
+# linear algebra
+CASES["matmul"] = [Case([("n", sa), ("n", sb)], torch_fn=lambda t, a, b: a @ b, name=f"{sa}@{sb}")
+                   for sa, sb in [((3, 4), (4, 2)), ((4,), (4,)), ((4,), (4, 2)), ((3, 4), (4,)),
+                                  ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (5, 4, 2)), ((4,), (2, 4, 3)),
+                                  ((2, 3, 4), (4,)), ((0, 4), (4, 2))]]
+CASES["einsum"] = [
+    Case([("n", (2, 3)), ("n", (3, 4))], {"ins": ("ij", "jk"), "out_sub": "ik"},
+         torch_fn=lambda t, a, b: t.einsum("ij,jk->ik", a, b)),
+    Case([("n", (2, 3, 4)), ("n", (2, 4))], {"ins": ("bij", "bj"), "out_sub": "bi"},
+         torch_fn=lambda t, a, b: t.einsum("bij,bj->bi", a, b), name="batched"),
+    Case([("n", (2, 3)), ("n", (4,))], {"ins": ("ij", "k"), "out_sub": "ik"},
+         torch_fn=lambda t, a, b: t.einsum("ij,k->ik", a, b), name="summed-alone"),
+    Case([("n", (2, 3)), ("n", (3,)), ("n", (3, 2))], {"ins": ("ij", "j", "jk"), "out_sub": "ik"},
+         torch_fn=lambda t, a, b, c: t.einsum("ij,j,jk->ik", a, b, c), name="three"),
+]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+ALL_CASES = [(name, i, c) for name, cases in sorted(CASES.items()) for i, c in enumerate(cases)]
+IDS = [f"{name}-{c.name or i}" for name, i, c in ALL_CASES]
+
+
+def _build(case, rng, dtype=np.float64):
+    args = [_make(s, rng, dtype) for s in case.args]
+    if case.diff is not None:
+        diff = list(case.diff)
+    else:
+        diff = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
+    return args, diff
+
+
+def _forward(prim, args, params):
+    return REGISTRY[prim].forward(*args, **params)
+
+
+def _tensors(args, diff, requires_grad=True):
+    return [cr.tensor(a, requires_grad=requires_grad and i in diff) if isinstance(a, np.ndarray)
+            else a for i, a in enumerate(args)]
+
+
+def _vjp(prim, args, diff, params, u):
+    """Cotangents of the diff inputs via the engine (ordinary backward)."""
+    ts = _tensors(args, diff)
+    out = apply(REGISTRY[prim], *ts, **params)
+    grads = cr.autograd.grad(out, [ts[i] for i in diff], grad_outputs=cr.tensor(u), allow_unused=True)
+    return [np.zeros_like(args[i]) if g is None else g.numpy() for g, i in zip(grads, diff)]
+
+
+def _finite_difference(fun, x, eps=1e-6):
+    """d fun / d x for scalar fun, elementwise central differences."""
+    grad = np.zeros_like(x)
+    for j in np.ndindex(*x.shape):
+        old = x[j]
+        x[j] = old + eps
+        hi = fun()
+        x[j] = old - eps
+        lo = fun()
+        x[j] = old
+        grad[j] = (hi - lo) / (2 * eps)
+    return grad
+
+
+def _assert_close(got, want, what, rtol=1e-5, atol=1e-6):
+    np.testing.assert_allclose(np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64),
+                               rtol=rtol, atol=atol, err_msg=what)
+
+
+# ----------------------------------------------------------------------------- the tests
+
+def test_every_primitive_has_cases():
+    missing = sorted(set(REGISTRY) - set(CASES))
+    assert not missing, f"primitives without gradient-check cases: {missing}"
+    unknown = sorted(set(CASES) - set(REGISTRY))
+    assert not unknown, f"cases for primitives that do not exist: {unknown}"
+
+
+def test_every_primitive_has_vjp_and_jvp_for_its_inputs():
+    for name, prim in REGISTRY.items():
+        assert prim.vjp and prim.jvp, f"{name} lacks vjp or jvp rules"
+        if not prim.variadic:
+            assert len(prim.vjp) == len(prim.jvp), f"{name}: vjp and jvp rules differ in number"
+
+
+@pytest.mark.parametrize("name,i,case", ALL_CASES, ids=IDS)
+def test_vjp_matches_finite_differences(name, i, case):
+    rng = np.random.default_rng(hash((name, i)) % 2 ** 32)
+    args, diff = _build(case, rng)
+    out = _forward(name, args, case.params)
+    u = rng.standard_normal(np.shape(out))
+    got = _vjp(name, args, diff, case.params, u)
+    for g, k in zip(got, diff):
+        assert g.shape == args[k].shape, f"{name}: gradient shape {g.shape} != input shape {args[k].shape}"
+        fd = _finite_difference(lambda: float(np.sum(u * _forward(name, args, case.params))), args[k])
+        _assert_close(g, fd, f"{name} vjp, input {k}")
+
+
+@pytest.mark.parametrize("name,i,case", ALL_CASES, ids=IDS)
+def test_jvp_matches_finite_differences_and_vjp(name, i, case):
+    rng = np.random.default_rng(hash((name, i, "jvp")) % 2 ** 32)
+    args, diff = _build(case, rng)
+    prim = REGISTRY[name]
+    out = np.asarray(_forward(name, args, case.params))
+    tangents = [rng.standard_normal(np.shape(a)) if k in diff else None for k, a in enumerate(args)]
+    saved = args if prim.save_inputs else [None] * len(args)
+    jvp = output_tangent(prim, NP, tangents, out, args, case.params)
+    assert jvp is not None and np.shape(jvp) == out.shape
+    eps = 1e-6
+    hi = [a + eps * t if t is not None else a for a, t in zip(args, tangents)]
+    lo = [a - eps * t if t is not None else a for a, t in zip(args, tangents)]
+    fd = (np.asarray(_forward(name, hi, case.params)) - np.asarray(_forward(name, lo, case.params))) / (2 * eps)
+    _assert_close(jvp, fd, f"{name} jvp")
+    # <jvp(v), u> == <v, vjp(u)>
+    u = rng.standard_normal(out.shape)
+    vjps = _vjp(name, args, diff, case.params, u)
+    lhs = float(np.sum(np.asarray(jvp) * u))
+    rhs = sum(float(np.sum(tangents[k] * g)) for g, k in zip(vjps, diff))
+    assert abs(lhs - rhs) <= 1e-8 * (1 + abs(lhs)), f"{name}: <jvp(v),u>={lhs} but <v,vjp(u)>={rhs}"
+    del saved
+
+
+SECOND_ORDER = [(n, i, c) for n, i, c in ALL_CASES if REGISTRY[n].second_order]
+
+
+@pytest.mark.parametrize("name,i,case", SECOND_ORDER,
+                         ids=[f"{n}-{c.name or i}" for n, i, c in SECOND_ORDER])
+def test_second_derivative_matches_finite_differences(name, i, case):
+    """d/dx <w, vjp_u(x)> from create_graph=True against finite differences of the vjp."""
+    rng = np.random.default_rng(hash((name, i, "2nd")) % 2 ** 32)
+    args, diff = _build(case, rng)
+    out = _forward(name, args, case.params)
+    u = rng.standard_normal(np.shape(out))
+    ws = [rng.standard_normal(args[k].shape) for k in diff]
+
+    ts = _tensors(args, diff)
+    y = apply(REGISTRY[name], *ts, **case.params)
+    firsts = cr.autograd.grad(y, [ts[k] for k in diff], grad_outputs=cr.tensor(u), create_graph=True,
+                              allow_unused=True)
+    total = sum(((g * cr.tensor(w)).sum() for g, w in zip(firsts, ws) if g is not None), cr.tensor(0.0))
+    if not total.requires_grad:
+        pytest.skip("first derivative does not depend on the inputs here")
+    seconds = cr.autograd.grad(total, [ts[k] for k in diff], allow_unused=True)
+
+    def h():
+        return sum(float(np.sum(g * w)) for g, w in zip(_vjp(name, args, diff, case.params, u), ws))
+    for s, k in zip(seconds, diff):
+        fd = _finite_difference(h, args[k], eps=1e-5)
+        got = np.zeros_like(args[k]) if s is None else s.numpy()
+        _assert_close(got, fd, f"{name} second derivative, input {k}", rtol=1e-4, atol=1e-5)
+
+
+ORACLE = [(n, i, c) for n, i, c in ALL_CASES if c.torch_fn is not None]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,i,case", ORACLE, ids=[f"{n}-{c.name or i}" for n, i, c in ORACLE])
+def test_against_pytorch(name, i, case, dtype):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(hash((name, i, "torch")) % 2 ** 32)
+    args, diff = _build(case, rng, dtype)
+    ts = _tensors(args, diff)
+    ours = apply(REGISTRY[name], *ts, **case.params)
+    theirs_in = [torch.tensor(a, requires_grad=k in diff) if isinstance(a, np.ndarray) else a
+                 for k, a in enumerate(args)]
+    theirs = case.torch_fn(torch, *theirs_in)
+    tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    _assert_close(ours.numpy(force=True), theirs.detach().numpy(), f"{name} forward vs torch", **tol)
+    if not diff or not theirs.requires_grad:
+        return
+    u = rng.standard_normal(tuple(theirs.shape)).astype(dtype)
+    ours_g = cr.autograd.grad(ours, [ts[k] for k in diff], grad_outputs=cr.tensor(u), allow_unused=True)
+    theirs_g = torch.autograd.grad(theirs, [theirs_in[k] for k in diff], grad_outputs=torch.tensor(u),
+                                   allow_unused=True)
+    for a, b, k in zip(ours_g, theirs_g, diff):
+        b = np.zeros_like(args[k]) if b is None else b.numpy()
+        a = np.zeros_like(args[k]) if a is None else a.numpy()
+        _assert_close(a, b, f"{name} gradient of input {k} vs torch", **tol)
+
+
+def test_case_table_covers_broadcasting_and_empty_shapes():
+    """The table itself: binary ops are exercised with broadcasting and size-0 dimensions."""
+    shapes = {c.name for c in CASES["mul"]}
+    assert "(3, 4)-(4,)" in shapes and "(0, 2)-(2,)" in shapes
+    assert any(s == (0, 3) for c in CASES["exp"] for _, s in [c.args[0]])
+
+
+def test_engine_sums_broadcast_gradients_once_per_input():
+    # all pairs of broadcastable shapes from a small set: every gradient has its input's shape
+    for sa, sb in itertools.product([(3, 1), (1, 4), (4,), ()], repeat=2):
+        a = cr.randn(*sa, requires_grad=True)
+        b = cr.randn(*sb, requires_grad=True)
+        (a * b).sum().backward()
+        assert a.grad.shape == sa and b.grad.shape == sb
