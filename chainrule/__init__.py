@@ -3,6 +3,13 @@
 ``import chainrule as torch`` and ordinary tensor code runs: tensors record the
 operations run on them, ``loss.backward()`` fills ``.grad`` of the leaves.
 """
+import warnings as _warnings
+
+# NumPy warns on log(0), 0/0, overflow...; PyTorch returns inf/nan silently (use
+# autograd anomaly detection to find where they come from). Only warnings raised from
+# chainrule's own frames are silenced; NumPy code outside chainrule is unaffected.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule\.")
+
 from . import dtypes as _dtypes
 from .dtypes import (dtype, float16, half, float32, float64, double, uint8, int8, int16,  # noqa: F401
                      short, int32, int64, long, bool, get_default_dtype, set_default_dtype,

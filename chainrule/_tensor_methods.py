@@ -111,7 +111,37 @@ def _inplace_of(name: str, fn):
     return method
 
 
-for _name in ["add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin",
+def _arith_inplace(name: str, fn, ufunc):
+    """``add_``/``sub_``/``mul_``/``div_``: when nothing is recorded, one NumPy call that
+    writes into the tensor's memory (as optimizer steps need); otherwise ``run_inplace``."""
+    def method(self: Tensor, other, *, alpha=1) -> Tensor:
+        other_t = isinstance(other, Tensor)
+        if not (_gm.STATE.enabled and (self._requires_grad or (other_t and other._requires_grad))):
+            if self._base is not None or not self._data.flags.writeable:
+                return run_inplace(self, name + "_", lambda src: fn(src, other) if alpha == 1
+                                   else fn(src, ops.mul(other, alpha)), others=(other,))
+            value = other._data if other_t else other
+            if alpha != 1:
+                value = value * alpha
+            try:
+                ufunc(self._data, value, out=self._data, casting="same_kind")
+            except (TypeError, ValueError):  # dtype or shape that cannot go in place
+                return run_inplace(self, name + "_", lambda src: fn(src, value), others=())
+            self._vbox[0] += 1
+            return self
+        if alpha != 1:
+            other = ops.mul(other, alpha)
+        return run_inplace(self, name + "_", lambda src: fn(src, other), others=(other,))
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place form of :meth:`Tensor.{name}`; bumps the version counter."
+    return method
+
+
+for _name, _ufunc in [("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                      ("div", np.true_divide)]:
+    setattr(Tensor, _name + "_", _arith_inplace(_name, getattr(ops, _name), _ufunc))
+
+for _name in ["pow", "neg", "exp", "log", "sqrt", "rsqrt", "sin",
               "cos", "tanh", "sigmoid", "relu", "abs", "sign", "floor", "ceil", "round", "trunc",
               "clamp", "clip", "reciprocal", "square", "masked_fill", "lerp", "remainder",
               "maximum", "minimum", "log1p", "expm1", "erf", "scatter_add", "scatter", "t",

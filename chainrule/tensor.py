@@ -261,6 +261,11 @@ class Tensor:
         self._grad = value
 
     @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared with its views)."""
+        return self._vbox[0]
+
+    @property
     def retains_grad(self) -> bool:
         return self._retains_grad
 

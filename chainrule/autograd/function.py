@@ -46,6 +46,7 @@ class FunctionCtx:
         self._cached_for = None
         self._cached = None
         self._input_shapes: tuple = ()
+        self._saved_out = None  # (forward's output, weakref to its node) when it was saved
 
     def save_for_backward(self, *tensors) -> None:
         """Keep tensors for ``backward`` (in-place changes to them are detected)."""
@@ -68,6 +69,14 @@ class FunctionCtx:
                     f"inplace operation: a tensor of shape {list(t.shape)} saved with "
                     f"save_for_backward is at version {t._vbox[0]}; expected version {v} instead. "
                     "Hint: clone() it before modifying it, or use an out-of-place op.")
+        if self._saved_out is not None and _gm.STATE.enabled:
+            # a saved output is handed back with its grad_fn, so that a backward recorded with
+            # create_graph=True sees that it depends on the inputs (as in PyTorch)
+            out, node = self._saved_out[0], self._saved_out[1]()
+            if node is not None:
+                res = _wrap(out._data, True, node)
+                res._vbox = out._vbox
+                return tuple(res if t is out else t for t in self._saved)
         return self._saved
 
     def mark_non_differentiable(self, *tensors) -> None:
@@ -81,6 +90,7 @@ class FunctionCtx:
 
     def _free(self) -> None:
         self._saved = ()
+        self._saved_out = None
         self._freed = True
 
 
@@ -161,7 +171,12 @@ class Function:
         edges = tuple((a._grad_fn or a) if n else None for a, n in zip(args, needs))
         node = Node(cls._primitive(), edges, {"ctx": ctx, "cls": cls})
         node.shapes = None
-        return _wrap(out._data, True, node)
+        result = _wrap(out._data, True, node)
+        result._vbox = out._vbox
+        if any(t is out for t in ctx._saved):  # the node only weakly: ctx -> node is a cycle
+            import weakref
+            ctx._saved_out = (out, weakref.ref(node))
+        return result
 
 
 def once_differentiable(fn):

@@ -84,6 +84,8 @@ def _index_error(inputs, exc):
 
 
 def _getitem_forward(x, index, in_shape, basic):
+    if basic and Ellipsis not in index:  # x[1, 2] gives a 0-d view, not a NumPy scalar copy
+        return x[index + (Ellipsis,)]
     return x[index]
 
 
