@@ -172,8 +172,10 @@ def _fill_(self: Tensor, value) -> Tensor:
 def _copy_(self: Tensor, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, converted to this dtype) into this tensor."""
     src = src if isinstance(src, Tensor) else ops.tensor(src)
-    return run_inplace(self, "copy_", lambda old: ops.expand(ops.to_dtype(src, self.dtype),
-                                                              self._data.shape), others=(src,))
+    # clone: expand/to_dtype return src itself when nothing changes, and self must not
+    # take over src's identity (it would become a leaf and src would get no gradient)
+    return run_inplace(self, "copy_", lambda old: ops.clone(ops.expand(
+        ops.to_dtype(src, self.dtype), self._data.shape)), others=(src,))
 
 
 def _random_fill(name: str, sample):

@@ -186,12 +186,12 @@ class Tensor:
             extras.append(f"grad_fn=<{self._grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
+        # PyTorch omits the dtype when it is the one the data would get anyway: the default
+        # float dtype, int64 and bool (but for empty tensors only the default float dtype)
         d = self._data.dtype
-        label = None if d in (np.float32, np.int64, np.bool_) else repr(self.dtype)
-        if d == np.float64 and _dt.get_default_dtype() is _dt.float64:
-            label = None
-        if d == np.float32 and _dt.get_default_dtype() is not _dt.float32:
-            label = repr(self.dtype)
+        default_float = _dt.get_default_dtype().np_dtype
+        implied = (default_float,) if self._data.size == 0 else (default_float, np.int64, np.bool_)
+        label = None if d in implied else repr(self.dtype)
         return tensor_repr(self._data, dtype_label=label, extras=extras)
 
     __str__ = __repr__

@@ -727,14 +727,16 @@ def test_function_saved_tensors_freed_after_backward():
 def test_million_op_chain_no_recursion_error():
     x = cr.tensor([1.0], requires_grad=True)
     y = x
-    with cr.no_grad():
-        pass
-    for _ in range(1_000_000):
-        y = y * 1.0
-    y.sum().backward()
+    # the cyclic collector would rescan the growing graph again and again (minutes)
+    gc.disable()
+    try:
+        for _ in range(1_000_000):
+            y = y * 1.0
+        y.sum().backward()
+        del y   # dropping a million-node chain must not recurse either
+    finally:
+        gc.enable()
     close(x.grad, [1.0])
-    del y
-    gc.collect()
 
 
 def test_saved_arrays_freed_after_backward():
@@ -908,3 +910,210 @@ def test_clone_does_not_share_version():
     y.detach().clone().add_(1.0)
     y.sum().backward()
     close(x.grad, np.exp([0.5, 1.0]), 1e-6)
+
+
+def test_function_saving_its_output_leaves_no_cycle():
+    gc.collect()
+    gc.disable()
+    try:
+        x = cr.tensor(np.ones(100), requires_grad=True)
+        y = MyExp.apply(x * 2)
+        refs = [weakref.ref(y), weakref.ref(y.grad_fn)]
+        ref_arr = weakref.ref(y._data)
+        z = y.sum()
+        del y, z
+        assert all(r() is None for r in refs) and ref_arr() is None
+    finally:
+        gc.enable()
+
+
+def test_function_double_backward_matches_torch():
+    torch = pytest.importorskip("torch")
+
+    class TExp(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x.exp()
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            (y,) = ctx.saved_tensors
+            return g * y
+
+    x0 = np.array([0.3, -0.6])
+    out = []
+    for lib, F in ((torch, TExp), (cr, MyExp)):
+        x = lib.tensor(x0, requires_grad=True)
+        y = F.apply(x.sin() * x).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad(g.sum(), x)
+        out.append((g.detach().numpy().copy(), h.numpy().copy()))
+    np.testing.assert_allclose(out[1][0], out[0][0], rtol=1e-12)
+    np.testing.assert_allclose(out[1][1], out[0][1], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- more PyTorch details
+
+
+def test_set_grad_enabled_as_decorator_leaves_mode_alone():
+    @cr.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert cr.is_grad_enabled()   # decorating does not switch the mode
+    x = cr.ones(1, requires_grad=True)
+    assert not f(x).requires_grad
+    assert cr.is_grad_enabled()
+    assert (x * 2).requires_grad
+
+
+def test_function_needs_input_grad_visible_in_forward_and_backward():
+    seen = {}
+
+    class F(Function):
+        @staticmethod
+        def forward(ctx, a, b, k):
+            seen["forward"] = tuple(ctx.needs_input_grad)
+            return a * b * k
+
+        @staticmethod
+        def backward(ctx, g):
+            seen["backward"] = tuple(ctx.needs_input_grad)
+            return g, g, None
+
+    F.apply(cr.ones(2, requires_grad=True), cr.ones(2), 3.0).sum().backward()
+    assert seen == {"forward": (True, False, False), "backward": (True, False, False)}
+
+
+def test_retain_grad_accumulates_across_backward_calls():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    z = (h * h).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    close(h.grad, [8.0, 16.0])   # 2 * (2h)
+
+
+def test_retain_grad_then_inplace_reports_new_value_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    h.mul_(3)                     # h is now 6x
+    (h * h).sum().backward()
+    close(h.grad, [12.0, 24.0])   # 2 * h_new
+    close(x.grad, [72.0, 144.0])  # 2 * 36 x
+
+
+def test_grads_of_two_leaves_do_not_alias():
+    a = cr.ones(2, requires_grad=True)
+    b = cr.ones(2, requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.add_(5)
+    close(b.grad, [1.0, 1.0])
+    c = cr.ones(2, requires_grad=True)
+    g = cr.ones(2)
+    (c * 2).backward(g)
+    g.add_(1)
+    close(c.grad, [2.0, 2.0])
+    d = cr.ones(2, requires_grad=True)
+    g2 = cr.full((2,), 3.0)
+    (d * 1).backward(g2)
+    g2.mul_(0)
+    close(d.grad, [3.0, 3.0])
+
+
+def test_leaf_hook_called_once_with_total_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    calls = []
+    x.register_hook(lambda g: calls.append(np.array(g._data)))
+    (x * x + x.exp() + 3 * x).sum().backward()
+    assert len(calls) == 1
+    np.testing.assert_allclose(calls[0], 2 * np.array([1.0, 2.0]) + np.exp([1.0, 2.0]) + 3,
+                               rtol=1e-6)
+
+
+def test_autograd_backward_several_roots():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    cr.autograd.backward([(x * 2).sum(), x * x], [None, cr.tensor([1.0, 10.0])])
+    close(x.grad, [2.0 + 2.0, 2.0 + 40.0])
+
+
+def test_version_counter_values():
+    x = cr.zeros(3)
+    v0 = x._version
+    x.add_(1)
+    assert x._version == v0 + 1
+    x[0] = 2.0
+    assert x._version == v0 + 2
+    v = x[1:]
+    r = x.reshape(3, 1)
+    d = x.detach()
+    v.mul_(2)
+    assert x._version == v._version == r._version == d._version == v0 + 3
+    c = x.clone()
+    before = c._version
+    x.add_(1)
+    assert c._version == before       # a clone has its own counter
+    assert d._version == x._version
+
+
+def test_version_counter_matches_torch():
+    torch = pytest.importorskip("torch")
+    out = []
+    for lib in (torch, cr):
+        x = lib.zeros(4)
+        t = x.view(2, 2).transpose(0, 1)
+        t[0].add_(1)
+        x.detach().mul_(2)
+        x[3] = 1.0
+        out.append((x._version, t._version, x.numpy().tolist()))
+    assert out[1] == out[0]
+
+
+def test_backward_inputs_leaf_and_non_leaf_together():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    w = cr.tensor([3.0, 4.0], requires_grad=True)
+    h = x * 2
+    y = (h * x * w).sum()
+    y.backward(inputs=[h, x])
+    close(h.grad, [3.0, 8.0])                     # x * w
+    close(x.grad, [12.0, 32.0])                   # d/dx (2 x^2 w) = 4 x w
+    assert w.grad is None
+
+
+def test_detached_copy_becomes_independent_leaf():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    d = (x * 3).detach().requires_grad_()
+    (d * d).sum().backward()
+    close(d.grad, [6.0, 12.0])
+    assert x.grad is None
+
+
+def test_grad_mode_generator_send_and_return_value():
+    @cr.no_grad()
+    def gen():
+        got = yield cr.is_grad_enabled()
+        yield got, cr.is_grad_enabled()
+        return "done"
+
+    g = gen()
+    assert next(g) is False
+    assert g.send(5) == (5, False)
+    assert cr.is_grad_enabled()
+    with pytest.raises(StopIteration) as ei:
+        next(g)
+    assert ei.value.value == "done"
+    assert cr.is_grad_enabled()
+
+    def outer():
+        return (yield from gen())
+
+    o = outer()
+    next(o)
+    o.send(1)
+    with pytest.raises(StopIteration) as ei:
+        next(o)
+    assert ei.value.value == "done"

@@ -155,6 +155,8 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` without recording and record one node whose backward is ours."""
         ctx = FunctionCtx()
+        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
+        ctx.needs_input_grad = needs  # forward may read it too, as in PyTorch
         with _gm.no_grad():
             out = cls.forward(ctx, *args, **kwargs)
         if isinstance(out, tuple):
@@ -163,8 +165,6 @@ class Function:
                 "output tensor. Split it into several Functions, or return one tensor and index it.")
         if not isinstance(out, Tensor):
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
-        needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
-        ctx.needs_input_grad = needs
         ctx._input_shapes = tuple(a._data.shape if isinstance(a, Tensor) else () for a in args)
         if not (_gm.STATE.enabled and any(needs)) or id(out) in ctx._non_differentiable:
             return out if out._grad_fn is None else _wrap(out._data)

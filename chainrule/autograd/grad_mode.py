@@ -107,6 +107,10 @@ class set_grad_enabled(_GradModeContext):
     def __exit__(self, *exc) -> None:
         STATE.enabled = self.prev
 
+    def __call__(self, fn):
+        STATE.enabled = self.prev  # as a decorator, only the calls of fn run in this mode
+        return super().__call__(fn)
+
     def clone(self):
         return set_grad_enabled(self.mode)
 

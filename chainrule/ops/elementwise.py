@@ -351,7 +351,8 @@ exp2, _exp2 = _unary("exp2", np.exp2, lambda F, g, out, x: g * out * math.log(2)
 log, _log = _unary("log", np.log, lambda F, g, out, x: g / x)
 log2, _log2 = _unary("log2", np.log2, lambda F, g, out, x: g / (x * math.log(2)))
 log10, _log10 = _unary("log10", np.log10, lambda F, g, out, x: g / (x * math.log(10)))
-log1p, _log1p = _unary("log1p", np.log1p, lambda F, g, out, x: g / (x + 1))
+log1p, _log1p = _unary("log1p", np.log1p, lambda F, g, out, x: g / (x + 1),
+                       node_name="Log1PBackward0")
 expm1, _expm1 = _unary("expm1", np.expm1, lambda F, g, out, x: g * (out + 1),
                        save_inputs=False, save_out=True)
 sqrt, _sqrt = _unary("sqrt", np.sqrt, lambda F, g, out, x: g / (out * 2),

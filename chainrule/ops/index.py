@@ -77,6 +77,20 @@ def _is_basic(index: tuple) -> bool:
     return all(isinstance(i, _BASIC) and not isinstance(i, bool) for i in index)
 
 
+def _ints_first(idx: tuple):
+    """PyTorch applies integer indices (and 0-dim integer tensors) before advanced ones, where
+    NumPy broadcasts them together (``x[0, :, [1, 2]]``: torch (3, 2, ...), NumPy (2, 3, ...)).
+    For such an index return (basic step, advanced step) to apply in turn, else None."""
+    def is_int(i):
+        return (type(i) is int or isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu")
+    if not any(map(is_int, idx)) or not any(isinstance(i, np.ndarray) and i.ndim for i in idx):
+        return None
+    first = tuple(int(i) if is_int(i) else slice(None) if isinstance(i, np.ndarray) else i for i in idx)
+    second = tuple(i if isinstance(i, np.ndarray) or i is Ellipsis else slice(None)
+                   for i in idx if not is_int(i))
+    return first, second
+
+
 def _index_error(inputs, exc):
     x = inputs[0]
     return IndexError(f"getitem: {exc} (tensor shape {list(x.shape)}). Indices must be within "
@@ -142,6 +156,9 @@ _index_put = Primitive(
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with NumPy/PyTorch semantics; the gradient adds into repeated indices."""
     idx = _normalize_index(input, index)
+    steps = _ints_first(idx)
+    if steps is not None:
+        return getitem(getitem(input, steps[0]), steps[1])
     basic = _is_basic(idx)
     out = apply(_getitem, input, index=idx, in_shape=input._data.shape, basic=basic)
     if not basic and out._vbox is input._vbox:  # advanced indexing copies: not a view
@@ -157,6 +174,9 @@ def index_put(input: Tensor, index, values) -> Tensor:
     """A copy of ``input`` with ``input[index] = values`` (out of place)."""
     from .elementwise import as_tensor_operand, to_dtype
     idx = _normalize_index(input, index)
+    steps = _ints_first(idx)
+    if steps is not None:
+        return index_put(input, steps[0], index_put(getitem(input, steps[0]), steps[1], values))
     values = as_tensor_operand(values)
     if isinstance(values, Tensor):
         if values._data.dtype != input._data.dtype:

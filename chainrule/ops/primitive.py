@@ -225,9 +225,14 @@ def _shape_str(x) -> str:
     return str(list(x._data.shape)) if isinstance(x, Tensor) else f"scalar {x!r}"
 
 
-def broadcast_error(op_name: str, a, b) -> ValueError:
+class ShapeError(RuntimeError, ValueError):
+    """Operands whose shapes do not fit: a RuntimeError as in PyTorch, and a ValueError as in
+    NumPy, so that either kind of ``except`` catches it."""
+
+
+def broadcast_error(op_name: str, a, b) -> ShapeError:
     """The error for operands whose shapes do not broadcast."""
-    return ValueError(
+    return ShapeError(
         f"{op_name}: the shapes {_shape_str(a)} and {_shape_str(b)} cannot be broadcast together: "
         "each trailing dimension must be equal or 1. Use reshape()/unsqueeze() to line the "
         "dimensions up, or check which operand has the wrong shape.")

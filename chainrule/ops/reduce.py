@@ -2,6 +2,7 @@
 var, std, max/min with indices and the rest are composed from them."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 from typing import Optional, Sequence, Union
 
@@ -187,9 +188,9 @@ def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
 def _extreme_with_indices(op: str, input: Tensor, dim, keepdim: bool, arg_fn):
     from .index import gather
     from .shape import squeeze, unsqueeze
-    d = _normalize_dim(dim, max(input._data.ndim, 1), op)
+    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), op)
     if input._data.ndim == 0:
-        return _values_indices(input, _wrap(np.array(0, dtype=np.int64)))
+        return _values_indices(input.clone(), _wrap(np.array(0, dtype=np.int64)))
     if input._data.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size "
                          f"(input shape {list(input.shape)})")
@@ -234,7 +235,7 @@ def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> T
     if dim is None:
         out = np.argmax(input._data)
         return _wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input._data.ndim if keepdim else ()))
-    d = _normalize_dim(dim, max(input._data.ndim, 1), "argmax")
+    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmax")
     return _wrap(np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
@@ -243,7 +244,7 @@ def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> T
     if dim is None:
         out = np.argmin(input._data)
         return _wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input._data.ndim if keepdim else ()))
-    d = _normalize_dim(dim, max(input._data.ndim, 1), "argmin")
+    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmin")
     return _wrap(np.asarray(np.argmin(input._data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
@@ -360,8 +361,9 @@ def norm(input: Tensor, p: Union[float, str, None] = "fro", dim: Dim = None, kee
         return amax(_abs(input), dims or (), keepdim)
     if p in (float("-inf"), "-inf"):
         return amin(_abs(input), dims or (), keepdim)
-    if p == 0:
-        return sum((input != 0).to(input.dtype), dims, keepdim)
+    if p == 0:  # a count; still connected to input (zero gradient), as in PyTorch
+        from .elementwise import where
+        return sum(where(input != 0, 1.0, input * 0), dims, keepdim)
     if isinstance(p, str):
         raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro', inf or -inf")
     if p == 1:
@@ -383,7 +385,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     """Running sum along ``dim``."""
     if dtype is not None:
         input = input.to(dtype)
-    d = _normalize_dim(dim, max(input._data.ndim, 1), "cumsum")
+    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "cumsum")
     if input._data.ndim == 0:
         return input.clone()
     out = apply(_cumsum, input, dim=d)
@@ -397,7 +399,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     from .shape import stack
     if dtype is not None:
         input = input.to(dtype)
-    d = _normalize_dim(dim, max(input._data.ndim, 1), "cumprod")
+    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "cumprod")
     n = input._data.shape[d] if input._data.ndim else 1
     pre = (slice(None),) * d
     return stack([prod(input[pre + (slice(0, i + 1),)], d) for i in range(n)], d)
