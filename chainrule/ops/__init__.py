@@ -19,4 +19,8 @@ from .primitive import _fill_tensor_rules
 
 _fill_tensor_rules()
 
-__all__ = list(_ew_all) + list(_rd_all) + list(_sh_all) + list(_ix_all) + list(_la_all) + list(_cr_all) + list(_ac_all)
+# Helpers the Tensor methods use that are not part of PyTorch's top-level namespace
+_INTERNAL = {"as_tensor_operand", "logical_op", "getitem", "setitem", "to_dtype", "sum_to"}
+
+__all__ = [n for n in (list(_ew_all) + list(_rd_all) + list(_sh_all) + list(_ix_all)
+                       + list(_la_all) + list(_cr_all) + list(_ac_all)) if n not in _INTERNAL]
