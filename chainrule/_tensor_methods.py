@@ -8,6 +8,7 @@ from . import dtypes as _dt
 from . import ops
 from .autograd import grad_mode as _gm
 from .ops.inplace import run_inplace
+from .ops.primitive import SPECIAL
 from .tensor import Tensor, _wrap
 
 # name on Tensor -> function whose first parameter is the tensor
@@ -117,7 +118,7 @@ def _arith_inplace(name: str, fn, ufunc):
     def method(self: Tensor, other, *, alpha=1) -> Tensor:
         other_t = isinstance(other, Tensor)
         if not (_gm.STATE.enabled and (self._requires_grad or (other_t and other._requires_grad))):
-            if self._base is not None or not self._data.flags.writeable:
+            if self._base is not None or not self._data.flags.writeable or SPECIAL.active:
                 return run_inplace(self, name + "_", lambda src: fn(src, other) if alpha == 1
                                    else fn(src, ops.mul(other, alpha)), others=(other,))
             value = other._data if other_t else other

@@ -7,18 +7,20 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, 
                         is_grad_enabled, is_inference_mode_enabled)
 from .graph import Node  # noqa: F401
 
-__all__ = ["backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
+__all__ = ["forward_ad", "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Node"]
 
-_LAZY = {"backward": "engine", "grad": "engine", "Function": "function",
+_LAZY = {"forward_ad": None, "backward": "engine", "grad": "engine", "Function": "function",
          "FunctionCtx": "function", "once_differentiable": "function"}
 
 
 def __getattr__(name: str):
     if name in _LAZY:
         import importlib
-        module = importlib.import_module(f"{__name__}.{_LAZY[name]}")
-        value = getattr(module, name)
+        if _LAZY[name] is None:  # a submodule
+            value = importlib.import_module(f"{__name__}.{name}")
+        else:
+            value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -185,8 +185,11 @@ def _needed_set(root_edges, target_ids: set) -> set:
 
 
 def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: bool) -> dict:
-    from ..ops.primitive import NP, TN
-    F = TN if create_graph else NP
+    from ..ops.primitive import NP, SPECIAL, TN
+    # rules run on tensors when the pass is recorded, and also while forward-mode or vmap
+    # is active, so that tangents and batching flow through the backward pass too
+    tensor_mode = create_graph or SPECIAL.active > 0
+    F = TN if tensor_mode else NP
 
     root_edges = [_edge_of(t) for t, _ in roots]
     # how many consumers will send each node its gradient
@@ -217,6 +220,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
 
     buffers: dict = {}
     for (t, g), e in zip(roots, root_edges):
+        if tensor_mode and not isinstance(g, Tensor):
+            g = _wrap(g)
         k = id(e)
         buffers[k] = buffers[k] + g if k in buffers else g
     ready = []
@@ -229,28 +234,28 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     stored = set()  # ids of arrays already given to some .grad in this pass
     prev_mode = _STATE.enabled
     _STATE.enabled = create_graph
-    numpy_mode = not create_graph
+    numpy_mode = not tensor_mode
     try:
         while ready:
             e = ready.pop()
             k = id(e)
             g = buffers.pop(k)
             if type(e) is not Node:
-                _leaf(e, g, k, capture_pos, captured, accumulate, targets, create_graph, stored)
+                _leaf(e, g, k, capture_pos, captured, accumulate, targets, tensor_mode, stored)
                 continue
             node = e
             if node.pre_hooks is not None:
-                g = _run_hooks(node.pre_hooks, g, create_graph)
+                g = _run_hooks(node.pre_hooks, g, tensor_mode)
             if node.retained is not None:
                 owner = node.retained()
                 if owner is not None and owner._grad_fn is node:
-                    _accumulate(owner, g, create_graph, stored)
+                    _accumulate(owner, g, tensor_mode, stored)
             if capture_pos and k in capture_pos:
                 for i in capture_pos[k]:
                     captured[i] = g
                 if accumulate:
                     for i in capture_pos[k]:
-                        _accumulate(targets[i], g, create_graph, stored)
+                        _accumulate(targets[i], g, tensor_mode, stored)
 
             # --- call the vjp rule of each input that wants a gradient (inlined: hot loop)
             prim = node.prim
@@ -310,14 +315,14 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     return captured
 
 
-def _leaf(leaf: Tensor, g, k, capture_pos, captured, accumulate, targets, create_graph, stored):
+def _leaf(leaf: Tensor, g, k, capture_pos, captured, accumulate, targets, tensor_mode, stored):
     if leaf._hooks:
-        g = _run_hooks(leaf._hooks, g, create_graph)
+        g = _run_hooks(leaf._hooks, g, tensor_mode)
     if k in capture_pos:
         for i in capture_pos[k]:
             captured[i] = g
     if accumulate and (targets is None or k in capture_pos):
-        _accumulate(leaf, g, create_graph, stored)
+        _accumulate(leaf, g, tensor_mode, stored)
     return g
 
 
@@ -355,9 +360,9 @@ def _free(node: Node) -> None:
             node.freed = True
 
 
-def _run_hooks(hooks, g, create_graph: bool):
+def _run_hooks(hooks, g, tensor_mode: bool):
     for hook in list(hooks):
-        gt = g if create_graph else _wrap(np.asarray(g))
+        gt = g if tensor_mode else _wrap(np.asarray(g))
         r = hook(gt)
         if r is not None:
             if not isinstance(r, Tensor):
@@ -365,13 +370,13 @@ def _run_hooks(hooks, g, create_graph: bool):
             if r._data.shape != np.shape(g):
                 raise RuntimeError(f"hook changed the gradient's shape from {list(np.shape(g))} "
                                    f"to {list(r.shape)}; hooks must keep it")
-            g = r if create_graph else r._data
+            g = r if tensor_mode else r._data
     return g
 
 
-def _accumulate(t: Tensor, g, create_graph: bool, stored: set) -> None:
+def _accumulate(t: Tensor, g, tensor_mode: bool, stored: set) -> None:
     """Add ``g`` into ``t.grad`` (in place when the pass is not recorded, as PyTorch does)."""
-    if create_graph:
+    if tensor_mode:
         t._grad = g if t._grad is None else t._grad + g
         return
     if type(g) is not np.ndarray:

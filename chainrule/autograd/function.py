@@ -28,6 +28,7 @@ import numpy as np
 
 from . import grad_mode as _gm
 from .graph import Node
+from ..ops.primitive import SPECIAL
 from ..tensor import Tensor, _wrap
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
@@ -119,7 +120,9 @@ def _function_jvp(F, t, out, *inputs, index, ctx, cls):
     if not hasattr(cls, "jvp") or cls.jvp is Function.jvp:
         raise RuntimeError(f"{cls.__name__} has no jvp staticmethod, so forward-mode AD cannot "
                            "go through it; define jvp(ctx, *tangents)")
-    tangents = [None] * len(ctx.needs_input_grad)
+    # one input's tangent at a time, zeros for the others: the contributions add up (jvp is linear)
+    tangents = [None if not isinstance(x, Tensor) else _wrap(np.zeros_like(F.value(x)))
+                for x in inputs]
     tangents[index] = t if isinstance(t, Tensor) else _wrap(np.asarray(t))
     r = cls.jvp(ctx, *tangents)
     return r if isinstance(t, Tensor) else r._data
@@ -157,8 +160,14 @@ class Function:
         ctx = FunctionCtx()
         needs = tuple(isinstance(a, Tensor) and a._requires_grad for a in args)
         ctx.needs_input_grad = needs  # forward may read it too, as in PyTorch
+        forward_mode = SPECIAL.forward_hook is not None
         with _gm.no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
+            if forward_mode:  # the output's tangent comes from cls.jvp, not from forward's ops
+                from .forward_ad import suspended
+                with suspended():
+                    out = cls.forward(ctx, *args, **kwargs)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
         if isinstance(out, tuple):
             raise NotImplementedError(
                 f"{cls.__name__}.forward returned {len(out)} outputs; chainrule Functions have one "
@@ -167,7 +176,10 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
         ctx._input_shapes = tuple(a._data.shape if isinstance(a, Tensor) else () for a in args)
         if not (_gm.STATE.enabled and any(needs)) or id(out) in ctx._non_differentiable:
-            return out if out._grad_fn is None else _wrap(out._data)
+            result = out if out._grad_fn is None else _wrap(out._data)
+            if forward_mode and id(out) not in ctx._non_differentiable:
+                SPECIAL.forward_hook(cls._primitive(), args, {"ctx": ctx, "cls": cls}, result)
+            return result
         edges = tuple((a._grad_fn or a) if n else None for a, n in zip(args, needs))
         node = Node(cls._primitive(), edges, {"ctx": ctx, "cls": cls})
         node.shapes = None
@@ -176,6 +188,8 @@ class Function:
         if any(t is out for t in ctx._saved):  # the node only weakly: ctx -> node is a cycle
             import weakref
             ctx._saved_out = (out, weakref.ref(node))
+        if forward_mode:
+            SPECIAL.forward_hook(node.prim, args, node.params, result)
         return result
 
 

@@ -43,8 +43,11 @@ def run_inplace(self: Tensor, op_name: str, compute: Callable[[Tensor], Tensor],
                 "operation. chainrule cannot rewrite the history of the viewed tensor; use an "
                 "out-of-place op, or clone() the view first.")
         snapshot = _wrap(self._data.copy(), self._requires_grad, self._grad_fn)
+        snapshot._tangent = self._tangent
         result = compute(snapshot)
         _store(self, result, op_name)
+        if result._tangent is not None or self._tangent is not None:  # forward mode
+            self._tangent = result._tangent
         self._grad_fn = result._grad_fn
         self._requires_grad = result._requires_grad
         if self._retains_grad and self._grad_fn is not None:
@@ -54,6 +57,8 @@ def run_inplace(self: Tensor, op_name: str, compute: Callable[[Tensor], Tensor],
     with _gm.no_grad():
         result = compute(self)
     _store(self, result, op_name)
+    if result._tangent is not None or self._tangent is not None:  # forward mode
+        self._tangent = result._tangent
     return self
 
 

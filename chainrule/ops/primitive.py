@@ -26,7 +26,7 @@ from ..autograd import grad_mode as _gm
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
-__all__ = ["Primitive", "REGISTRY", "apply", "apply_unary", "apply_binary", "output_tangent",
+__all__ = ["Primitive", "REGISTRY", "SPECIAL", "apply", "apply_unary", "apply_binary", "output_tangent",
            "NP", "TN"]
 
 _STATE = _gm.STATE
@@ -78,9 +78,37 @@ _EMPTY: dict = {}
 _new = object.__new__
 
 
+class _Special:
+    """Counts the transforms in effect that every operation must see (forward-mode dual
+    levels, vmap levels). While it is zero, the fast paths below skip all of that."""
+    active = 0
+    forward_hook = None   # set by forward_ad: (prim, inputs, params, result) -> None
+    batch_hook = None     # set by vmap: (prim, inputs, params) -> Tensor or None
+
+
+SPECIAL = _Special()
+
+
 def apply(prim: Primitive, *inputs, **params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors, or Python scalars where the primitive allows),
     recording a Node when grad mode is on and some input requires grad."""
+    if SPECIAL.active:
+        return _apply_special(prim, inputs, params)
+    return _apply_plain(prim, inputs, params)
+
+
+def _apply_special(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
+    if SPECIAL.batch_hook is not None:
+        result = SPECIAL.batch_hook(prim, inputs, params)
+        if result is not None:
+            return result
+    result = _apply_plain(prim, inputs, params)
+    if SPECIAL.forward_hook is not None:
+        SPECIAL.forward_hook(prim, inputs, params, result)
+    return result
+
+
+def _apply_plain(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     datas = [x._data if isinstance(x, Tensor) else x for x in inputs]
     try:
         out = prim.forward(*datas, **params)
@@ -105,6 +133,8 @@ def apply(prim: Primitive, *inputs, **params) -> Tensor:
 
 def apply_unary(prim: Primitive, x: Tensor) -> Tensor:
     """``apply`` for a one-input primitive without parameters (the hot path of math ops)."""
+    if SPECIAL.active:
+        return _apply_special(prim, (x,), _EMPTY)
     out = prim.forward(x._data)
     if type(out) is not np.ndarray:
         out = np.asarray(out)
@@ -121,6 +151,8 @@ def apply_unary(prim: Primitive, x: Tensor) -> Tensor:
 def apply_binary(prim: Primitive, a: Tensor, b) -> Tensor:
     """``apply`` for two already-promoted operands, ``a`` a tensor and ``b`` a tensor or a
     Python scalar, without parameters (the hot path of arithmetic)."""
+    if SPECIAL.active:
+        return _apply_special(prim, (a, b), _EMPTY)
     if isinstance(b, Tensor):
         try:
             out = prim.forward(a._data, b._data)
