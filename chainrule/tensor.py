@@ -20,6 +20,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from . import dtypes as _dt
+from ._special import SPECIAL
 from .autograd import grad_mode as _gm
 from .autograd.graph import RemovableHandle
 
@@ -138,6 +139,7 @@ class Tensor:
         return self._data
 
     def __bool__(self) -> bool:
+        self._refuse_if_traced("bool()")
         if self._data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with {self._data.size} values is ambiguous; "
@@ -160,8 +162,16 @@ class Tensor:
             return format(self.item(), spec)
         return object.__format__(self, spec)
 
+    def _refuse_if_traced(self, what: str) -> None:
+        if SPECIAL.is_traced is not None and SPECIAL.is_traced(self):
+            raise RuntimeError(
+                f"vmap: {what} of a tensor that depends on the vmapped inputs is not possible: its "
+                "value differs from one example to the next. Keep the computation in tensor "
+                "operations (e.g. chainrule.where instead of an if on a value).")
+
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
+        self._refuse_if_traced("item()")
         if self._data.size != 1:
             raise RuntimeError(
                 f"item(): a Tensor with {self._data.size} elements cannot be converted to a "
@@ -169,10 +179,12 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self) -> Any:
+        self._refuse_if_traced("tolist()")
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The values as a NumPy array sharing memory with this tensor."""
+        self._refuse_if_traced("numpy()")
         if self._requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. "
@@ -308,10 +320,7 @@ class Tensor:
 
     def detach(self) -> "Tensor":
         """A new leaf sharing memory (and the version counter) with this tensor, without grad."""
-        out = _wrap(self._data)
-        out._vbox = self._vbox
-        out._base = self if self._base is None else self._base
-        return out
+        return _ops.elementwise.alias(self)
 
     def detach_(self) -> "Tensor":
         """Detach this tensor from the graph in place, making it a leaf."""

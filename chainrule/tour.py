@@ -34,6 +34,15 @@ def _quiet(*args, **kwargs):
     pass
 
 
+def _optional(name):
+    """A submodule that later issues add (chainrule.func, chainrule.nn), or None."""
+    import importlib
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
+
+
 class _Rows(list):
     """A list of rows that also hands each row to ``say`` as it is added, so the tour
     prints every check right after the narration it belongs to."""
@@ -110,7 +119,7 @@ def seed_003(say: Callable = _quiet) -> List[Row]:
     rows.append(_same("x.grad", repr(x.grad), "tensor([ 0.,  4.,  8., 12.])"))
     rows.append(_same("x.grad == 4 * x", bool((x.grad == 4 * x).all()), True))
 
-    func = getattr(torch, "func", None)
+    func = _optional("chainrule.func")
     if func is not None and hasattr(func, "grad"):
         say("JAX style: chainrule.func.grad(lambda x: 2 * torch.dot(x, x))(x)")
         g = func.grad(lambda t: 2 * torch.dot(t, t))(torch.arange(4.0))

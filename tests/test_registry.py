@@ -44,7 +44,7 @@ def _make(spec, rng, dtype):
     elif kind == "distinct":  # well separated values, for max/min/sort-like kinks
         a = rng.permutation(int(np.prod(shape))).reshape(shape) * 0.5 + rng.uniform(0, 0.1, shape)
     elif kind == "bool":
-        return rng.random(shape) < 0.5
+        return np.asarray(rng.random(shape) < 0.5)
     else:
         raise ValueError(kind)
     return np.asarray(a, dtype=dtype)
@@ -220,9 +220,52 @@ CASES["einsum"] = [
 ]
 
 
+# primitives without derivative rules: their forward is checked against PyTorch and
+# (in the vmap tests) their batching rule; the gradient tests skip them
+_BIN_SHAPES = [((3, 4), (4,)), ((2, 1), (1, 3))]
+for _name, _tf in [("eq", lambda t, a, b: a == b), ("ne", lambda t, a, b: a != b),
+                   ("lt", lambda t, a, b: a < b), ("le", lambda t, a, b: a <= b),
+                   ("gt", lambda t, a, b: a > b), ("ge", lambda t, a, b: a >= b),
+                   ("floor_divide", lambda t, a, b: t.floor_divide(a, b))]:
+    CASES[_name] = [Case([("n", sa), ("a", sb)], torch_fn=_tf, name=f"{sa}-{sb}") for sa, sb in _BIN_SHAPES]
+for _name, _tf in [("logical_and", lambda t, a, b: t.logical_and(a, b)),
+                   ("logical_or", lambda t, a, b: t.logical_or(a, b)),
+                   ("logical_xor", lambda t, a, b: t.logical_xor(a, b)),
+                   ("bitwise_and", lambda t, a, b: a & b), ("bitwise_or", lambda t, a, b: a | b),
+                   ("bitwise_xor", lambda t, a, b: a ^ b)]:
+    CASES[_name] = [Case([("bool", sa), ("bool", sb)], torch_fn=_tf, name=f"{sa}-{sb}")
+                    for sa, sb in _BIN_SHAPES]
+for _name, _kind, _tf in [("logical_not", "bool", lambda t, x: t.logical_not(x)),
+                          ("bitwise_not", "bool", lambda t, x: ~x),
+                          ("isnan", "n", lambda t, x: t.isnan(x)), ("isinf", "n", lambda t, x: t.isinf(x)),
+                          ("isfinite", "n", lambda t, x: t.isfinite(x)),
+                          ("alias", "n", lambda t, x: x.detach())]:
+    CASES[_name] = [Case([(_kind, (3, 4))], torch_fn=_tf)]
+CASES["isnan"].append(Case([np.array([1.0, np.nan, np.inf])], torch_fn=lambda t, x: t.isnan(x), name="nan"))
+CASES["isinf"].append(Case([np.array([1.0, np.nan, -np.inf])], torch_fn=lambda t, x: t.isinf(x), name="inf"))
+for _name in ("argmax", "argmin"):
+    CASES[_name] = [
+        Case([("distinct", (3, 4))], {"dim": 1, "keepdim": False},
+             torch_fn=lambda t, x, _n=_name: getattr(x, _n)(1)),
+        Case([("distinct", (3, 4))], {"dim": None, "keepdim": False},
+             torch_fn=lambda t, x, _n=_name: getattr(x, _n)(), name="flat"),
+        Case([("distinct", (2, 3))], {"dim": 0, "keepdim": True},
+             torch_fn=lambda t, x, _n=_name: getattr(x, _n)(0, keepdim=True), name="keepdim"),
+    ]
+for _name in ("all", "any", "count_nonzero"):
+    CASES[_name] = [
+        Case([("bool", (3, 4))], {"dims": (1,), "keepdim": False},
+             torch_fn=lambda t, x, _n=_name: getattr(t, _n)(x, 1)),
+        Case([("bool", (3, 4))], {"dims": None, "keepdim": False},
+             torch_fn=lambda t, x, _n=_name: getattr(t, _n)(x), name="all-dims"),
+    ]
+
+
 # ----------------------------------------------------------------------------- helpers
 
-ALL_CASES = [(name, i, c) for name, cases in sorted(CASES.items()) for i, c in enumerate(cases)]
+EVERY_CASE = [(name, i, c) for name, cases in sorted(CASES.items()) for i, c in enumerate(cases)]
+# the gradient tests: differentiable primitives only
+ALL_CASES = [(n, i, c) for n, i, c in EVERY_CASE if REGISTRY[n].differentiable]
 IDS = [f"{name}-{c.name or i}" for name, i, c in ALL_CASES]
 
 
@@ -280,8 +323,22 @@ def test_every_primitive_has_cases():
     assert not unknown, f"cases for primitives that do not exist: {unknown}"
 
 
+# primitives that have no derivative, each for a reason (PyTorch gives none either)
+NON_DIFFERENTIABLE_PRIMITIVES = {
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_xor",  # bool results
+    "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+    "isnan", "isinf", "isfinite", "all", "any",
+    "argmax", "argmin", "count_nonzero",  # integer results
+    "floor_divide",  # PyTorch: "derivative for floor_divide is not implemented"
+    "alias",  # detach(): cuts the graph by definition
+}
+
+
 def test_every_primitive_has_vjp_and_jvp_for_its_inputs():
     for name, prim in REGISTRY.items():
+        if name in NON_DIFFERENTIABLE_PRIMITIVES:
+            assert not prim.vjp and not prim.jvp, f"{name} is listed as non-differentiable"
+            continue
         assert prim.vjp and prim.jvp, f"{name} lacks vjp or jvp rules"
         if not prim.variadic:
             assert len(prim.vjp) == len(prim.jvp), f"{name}: vjp and jvp rules differ in number"
@@ -354,7 +411,7 @@ def test_second_derivative_matches_finite_differences(name, i, case):
         _assert_close(got, fd, f"{name} second derivative, input {k}", rtol=1e-4, atol=1e-5)
 
 
-ORACLE = [(n, i, c) for n, i, c in ALL_CASES if c.torch_fn is not None]
+ORACLE = [(n, i, c) for n, i, c in EVERY_CASE if c.torch_fn is not None]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -370,8 +427,10 @@ def test_against_pytorch(name, i, case, dtype):
     theirs = case.torch_fn(torch, *theirs_in)
     tol = dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
     assert tuple(ours.shape) == tuple(theirs.shape)
+    assert ours.dtype.name == str(theirs.dtype).replace("torch.", ""), f"{name}: dtype"
     _assert_close(ours.numpy(force=True), theirs.detach().numpy(), f"{name} forward vs torch", **tol)
-    if not diff or not theirs.requires_grad:
+    if not diff or not REGISTRY[name].differentiable or not theirs.requires_grad:
+        assert not ours.requires_grad or REGISTRY[name].differentiable
         return
     u = rng.standard_normal(tuple(theirs.shape)).astype(dtype)
     ours_g = cr.autograd.grad(ours, [ts[k] for k in diff], grad_outputs=cr.tensor(u), allow_unused=True)

@@ -277,6 +277,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                     _raise_modified(node, None, out.shape, out.dtype, node.out_vbox[0], 0)
                 if not numpy_mode:
                     out = _wrap(out, True, node)
+                    if node._tangent is not None:  # forward-over-reverse: the output's tangent
+                        out._tangent = node._tangent
             rules = prim.vjp
             params = node.params
             shapes = node.shapes

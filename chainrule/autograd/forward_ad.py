@@ -63,6 +63,9 @@ def _propagate(prim, inputs, params, result: Tensor) -> None:
     if out_t._data.dtype != result._data.dtype:
         out_t = out_t.to(result.dtype)
     _attach(result, out_t)
+    node = result._grad_fn
+    if node is not None and node.out_data is not None:
+        _attach(node, out_t)  # its vjp reads the output, so the backward pass needs the tangent
 
 
 def _attach(t: Tensor, tangent: Tensor) -> None:
@@ -132,6 +135,12 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: Optional[int] = None) -
         raise ValueError(f"make_dual: expected a floating point primal, got {tensor.dtype}")
     if tangent._data.dtype != tensor._data.dtype:
         tangent = tangent.to(tensor.dtype)
+    if tensor._requires_grad and tensor._grad_fn is None and _gm.STATE.enabled:
+        # a leaf: an alias would be another leaf that gradients never reach, so the dual is
+        # a recorded view of it (as in PyTorch)
+        from ..ops.shape import reshape
+        with suspended():
+            tensor = reshape(tensor, tensor._data.shape)
     # an alias: same memory, version counter and graph position, plus the tangent
     dual = _wrap(tensor._data, tensor._requires_grad, tensor._grad_fn)
     dual._vbox = tensor._vbox

@@ -28,6 +28,7 @@ class Node:
     retained = None    # weakref to the output tensor after retain_grad()
     freed = False      # saved values were released by a backward without retain_graph
     trace = None       # forward stack, recorded in anomaly-detection mode
+    _tangent = None    # forward mode: the output's tangent, when the vjp reads the output
 
     def __init__(self, prim, next_edges, params, saved=None, saved_versions=None,
                  out_data=None, out_vbox=None, shapes=None) -> None:

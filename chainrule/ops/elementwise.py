@@ -95,13 +95,29 @@ def to_dtype(x: Tensor, dtype: _dt.dtype, copy: bool = False) -> Tensor:
     dtype = _dt.as_dtype(dtype)
     if x._data.dtype == dtype.np_dtype and not copy:
         return x
-    if dtype.category != 2 and x._requires_grad:  # float -> int: gradient stops here
-        return _wrap(x._data.astype(dtype.np_dtype))
+    if dtype.category != 2 and x._requires_grad:  # float -> int or bool: gradient stops here
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            return apply(_to_dtype, x, dtype=dtype.np_dtype, src=x._data.dtype)
     return apply(_to_dtype, x, dtype=dtype.np_dtype, src=x._data.dtype)
 
 
 _clone = Primitive("clone", np.copy, vjp=[lambda F, g, out, x: g], jvp=[lambda F, t, out, x: t],
                    save_inputs=False, second_order=False)
+
+
+_alias = Primitive("alias", lambda x: x, view=True, node_name=None)
+
+
+def alias(x: Tensor) -> Tensor:
+    """A new tensor object on the same memory, outside the graph (what ``detach`` returns).
+
+    It is a (non-differentiable) primitive so that vmap sees it."""
+    out = apply(_alias, x)
+    if out._vbox is not x._vbox:  # a view even of an array NumPy says shares nothing (size 0)
+        out._vbox = x._vbox
+        out._base = x if x._base is None else x._base
+    return out
 
 
 def clone(x: Tensor) -> Tensor:
@@ -258,12 +274,27 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
 true_divide = divide = div
 
 
+def _nondiff(name: str, forward, broadcasts: bool = False) -> Primitive:
+    """A primitive without derivative rules (comparisons, logic, floor division...): its
+    result never requires grad. It is still a primitive so that vmap can batch it."""
+    return Primitive(name, forward, broadcasts=broadcasts)
+
+
+_floor_divide = _nondiff("floor_divide", np.floor_divide, broadcasts=True)
+
+
+def _tensor_first(a, b):
+    """For ops without a reflected form: make a leading scalar a tensor of the result dtype."""
+    if not isinstance(a, Tensor):
+        from .creation import tensor
+        a = tensor(a, dtype=_dt.result_type(a, b))
+    return a
+
+
 def floor_divide(input, other) -> Tensor:
     """Floor division. Not differentiable (as in PyTorch): the result does not require grad."""
     a, b = _promote(input, other)
-    av = a._data if isinstance(a, Tensor) else a
-    bv = b._data if isinstance(b, Tensor) else b
-    return _wrap(np.asarray(np.floor_divide(av, bv)))
+    return apply(_floor_divide, _tensor_first(a, b), b)
 
 
 remainder = _binary_op(_remainder, "remainder", "Python-style remainder (the sign follows the divisor).")
@@ -432,7 +463,7 @@ def where(condition, input=None, other=None) -> Tensor:
         from .creation import tensor
         cond = tensor(cond)
     if cond._data.dtype != np.bool_:
-        cond = _wrap(cond._data.astype(bool))
+        cond = to_dtype(cond, _dt.bool)
     a, b = _promote(input, other)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         dt = _dt.result_type(a, b)
@@ -489,76 +520,88 @@ clip = clamp
 # comparisons and logic (no gradient)
 # ----------------------------------------------------------------------------
 
-def _compare(ufunc, a, b) -> Tensor:
+_COMPARISONS = {name: _nondiff(name, getattr(np, ufunc), broadcasts=True) for name, ufunc in [
+    ("eq", "equal"), ("ne", "not_equal"), ("lt", "less"), ("le", "less_equal"),
+    ("gt", "greater"), ("ge", "greater_equal"), ("logical_and", "logical_and"),
+    ("logical_or", "logical_or"), ("logical_xor", "logical_xor"), ("bitwise_and", "bitwise_and"),
+    ("bitwise_or", "bitwise_or"), ("bitwise_xor", "bitwise_xor")]}
+_logical_not = _nondiff("logical_not", np.logical_not)
+_bitwise_not = _nondiff("bitwise_not", np.invert)
+_isnan = _nondiff("isnan", np.isnan)
+_isinf = _nondiff("isinf", np.isinf)
+_isfinite = _nondiff("isfinite", np.isfinite)
+
+
+def _compare(name: str, a, b) -> Tensor:
     a, b = _promote(a, b)
-    av = a._data if isinstance(a, Tensor) else a
-    bv = b._data if isinstance(b, Tensor) else b
-    try:
-        return _wrap(np.asarray(ufunc(av, bv)))
-    except ValueError:
-        from .primitive import broadcast_error
-        raise broadcast_error(ufunc.__name__, a, b) from None
+    return apply(_COMPARISONS[name], _tensor_first(a, b), b)
 
 
 def eq(input, other) -> Tensor:
-    return _compare(np.equal, input, other)
+    """Elementwise ``==`` (a bool tensor)."""
+    return _compare("eq", input, other)
 
 
 def ne(input, other) -> Tensor:
-    return _compare(np.not_equal, input, other)
+    """Elementwise ``!=``."""
+    return _compare("ne", input, other)
 
 
 def lt(input, other) -> Tensor:
-    return _compare(np.less, input, other)
+    """Elementwise ``<``."""
+    return _compare("lt", input, other)
 
 
 def le(input, other) -> Tensor:
-    return _compare(np.less_equal, input, other)
+    """Elementwise ``<=``."""
+    return _compare("le", input, other)
 
 
 def gt(input, other) -> Tensor:
-    return _compare(np.greater, input, other)
+    """Elementwise ``>``."""
+    return _compare("gt", input, other)
 
 
 def ge(input, other) -> Tensor:
-    return _compare(np.greater_equal, input, other)
+    """Elementwise ``>=``."""
+    return _compare("ge", input, other)
 
 
 def logical_op(name: str, a, b) -> Tensor:
     """``&``, ``|``, ``^`` on bool or integer tensors."""
-    return _compare(getattr(np, name), a, b)
+    return _compare(name, a, b)
 
 
 def logical_and(input, other) -> Tensor:
-    return _compare(np.logical_and, input, other)
+    return _compare("logical_and", input, other)
 
 
 def logical_or(input, other) -> Tensor:
-    return _compare(np.logical_or, input, other)
+    return _compare("logical_or", input, other)
 
 
 def logical_xor(input, other) -> Tensor:
-    return _compare(np.logical_xor, input, other)
+    return _compare("logical_xor", input, other)
 
 
 def logical_not(input: Tensor) -> Tensor:
-    return _wrap(np.logical_not(input._data))
+    return apply(_logical_not, input)
 
 
 def bitwise_not(input: Tensor) -> Tensor:
     if input._data.dtype.kind == "f":
         raise TypeError("bitwise_not (~) is only defined for integer and bool tensors, got "
                         f"{input.dtype}")
-    return _wrap(np.invert(input._data))
+    return apply(_bitwise_not, input)
 
 
 def isnan(input: Tensor) -> Tensor:
-    return _wrap(np.isnan(input._data))
+    return apply(_isnan, input)
 
 
 def isinf(input: Tensor) -> Tensor:
-    return _wrap(np.isinf(input._data))
+    return apply(_isinf, input)
 
 
 def isfinite(input: Tensor) -> Tensor:
-    return _wrap(np.isfinite(input._data))
+    return apply(_isfinite, input)

@@ -23,6 +23,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..autograd import grad_mode as _gm
+from .._special import SPECIAL
 from ..autograd.graph import Node
 from ..tensor import Tensor, _wrap
 
@@ -78,17 +79,6 @@ _EMPTY: dict = {}
 _new = object.__new__
 
 
-class _Special:
-    """Counts the transforms in effect that every operation must see (forward-mode dual
-    levels, vmap levels). While it is zero, the fast paths below skip all of that."""
-    active = 0
-    forward_hook = None   # set by forward_ad: (prim, inputs, params, result) -> None
-    batch_hook = None     # set by vmap: (prim, inputs, params) -> Tensor or None
-
-
-SPECIAL = _Special()
-
-
 def apply(prim: Primitive, *inputs, **params) -> Tensor:
     """Run ``prim`` on ``inputs`` (tensors, or Python scalars where the primitive allows),
     recording a Node when grad mode is on and some input requires grad."""
@@ -98,13 +88,11 @@ def apply(prim: Primitive, *inputs, **params) -> Tensor:
 
 
 def _apply_special(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
-    if SPECIAL.batch_hook is not None:
-        result = SPECIAL.batch_hook(prim, inputs, params)
-        if result is not None:
-            return result
     result = _apply_plain(prim, inputs, params)
     if SPECIAL.forward_hook is not None:
         SPECIAL.forward_hook(prim, inputs, params, result)
+    if SPECIAL.trace_hook is not None:
+        SPECIAL.trace_hook(prim, inputs, params, result)
     return result
 
 
@@ -395,7 +383,8 @@ class _TensorRules:
 
     @staticmethod
     def as_mask(cond, like):
-        return _wrap(cond._data.astype(like._data.dtype))
+        from .elementwise import to_dtype
+        return to_dtype(cond, like.dtype)
 
     @staticmethod
     def zeros(shape, like):

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _normalize_dim, _wrap
+from .._special import SPECIAL
 from .primitive import Primitive, apply
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "var", "std", "var_mean",
@@ -53,8 +54,14 @@ def _keepdim_view(F, y, dims, keepdim, in_shape):
 
 # ----------------------------------------------------------------------------- sum
 
+def _int64_if_integral(x: np.ndarray):
+    """PyTorch sums (and multiplies) integer and bool tensors in int64."""
+    return np.int64 if x.dtype.kind in "biu" else None
+
+
 _sum = Primitive(
-    "sum", lambda x, dims, keepdim, in_shape: np.sum(x, axis=dims, keepdims=keepdim),
+    "sum", lambda x, dims, keepdim, in_shape: np.sum(x, axis=dims, keepdims=keepdim,
+                                                     dtype=_int64_if_integral(x)),
     vjp=[lambda F, g, out, x, dims, keepdim, in_shape: _expand_back(F, g, dims, keepdim, in_shape)],
     jvp=[lambda F, t, out, x, dims, keepdim, in_shape: F.call(
         "sum", t, dims=dims, keepdim=keepdim, in_shape=in_shape)],
@@ -67,9 +74,7 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype=None) ->
         input = input.to(dtype)
     dims = _dims("sum", dim, input._data.ndim)
     out = apply(_sum, input, dims=dims, keepdim=keepdim, in_shape=input._data.shape)
-    if out._data.dtype.kind in "iub" and out._data.dtype != np.int64 and dtype is None:
-        out = _wrap(out._data.astype(np.int64))
-    return out
+    return out if dtype is None else out.to(dtype)
 
 
 def _count(shape: tuple, dims: Optional[tuple]) -> int:
@@ -104,7 +109,8 @@ def _prod_grad(F, g, out, x, dims, keepdim):
     """d prod / d x_i = the product of the other elements."""
     in_shape = tuple(x.shape)
     g = _keepdim_view(F, g, dims, keepdim, in_shape)
-    if not np.any(F.value(x) == 0):
+    # (under vmap every example takes the same path, so take the one that is always right)
+    if not np.any(F.value(x) == 0) and not SPECIAL.active:
         # out / x is exactly that product here, and differentiates correctly too
         return g * _keepdim_view(F, out, dims, keepdim, in_shape) / x
     # With zeros, divide nothing: take, for each i, the product of a row of an n x n
@@ -122,7 +128,8 @@ def _prod_grad(F, g, out, x, dims, keepdim):
 
 
 _prod = Primitive(
-    "prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim),
+    "prod", lambda x, dims, keepdim: np.prod(x, axis=dims, keepdims=keepdim,
+                                             dtype=_int64_if_integral(x)),
     vjp=[_prod_grad],
     jvp=[lambda F, t, out, x, dims, keepdim: F.call(
         "sum", t * _prod_grad(F, F.ones_like(out), out, x, dims, keepdim), dims=dims,
@@ -136,9 +143,7 @@ def prod(input: Tensor, dim: Optional[int] = None, keepdim: bool = False, *, dty
         input = input.to(dtype)
     dims = _dims("prod", dim, input._data.ndim)
     out = apply(_prod, input, dims=dims, keepdim=keepdim)
-    if out._data.dtype.kind in "iub" and out._data.dtype != np.int64:
-        out = _wrap(out._data.astype(np.int64))
-    return out
+    return out if dtype is None else out.to(dtype)
 
 
 # ----------------------------------------------------------------------------- amax / amin
@@ -185,27 +190,37 @@ def amin(input: Tensor, dim: Dim = (), keepdim: bool = False) -> Tensor:
     return apply(_amin, input, dims=_dims("amin", dim, input._data.ndim), keepdim=keepdim)
 
 
-def _extreme_with_indices(op: str, input: Tensor, dim, keepdim: bool, arg_fn):
-    from .index import gather
-    from .shape import squeeze, unsqueeze
+def _arg_forward(fn):
+    # NumPy and PyTorch both return the first index among equal extremes
+    def forward(x, dim, keepdim):
+        if dim is None:
+            out = np.asarray(fn(x), dtype=np.int64)
+            return out.reshape((1,) * x.ndim) if keepdim else out
+        return np.asarray(fn(x, axis=dim, keepdims=keepdim), dtype=np.int64)
+    return forward
+
+
+_argmax = Primitive("argmax", _arg_forward(np.argmax), error_hint=_empty_reduction_error("argmax"))
+_argmin = Primitive("argmin", _arg_forward(np.argmin), error_hint=_empty_reduction_error("argmin"))
+
+
+def _extreme_with_indices(op: str, input: Tensor, dim, keepdim: bool, arg_prim):
+    """(values, indices) along ``dim``; the gradient goes to the chosen index only, as in
+    PyTorch (not split among ties as amax does)."""
+    from .elementwise import eq, where
+    from .shape import reshape
     d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), op)
     if input._data.ndim == 0:
-        return _values_indices(input.clone(), _wrap(np.array(0, dtype=np.int64)))
+        return _values_indices(input.clone(), apply(arg_prim, input, dim=None, keepdim=False))
     if input._data.shape[d] == 0:
         raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size "
                          f"(input shape {list(input.shape)})")
-    idx = arg_fn(input._data, d)
-    idx_k = np.expand_dims(idx, d)
-    values = gather(input, d, _wrap(idx_k))  # the gradient goes to the chosen index only
-    if not keepdim:
-        values = squeeze(values, d)
-        return _values_indices(values, _wrap(idx.astype(np.int64)))
-    return _values_indices(values, _wrap(idx_k.astype(np.int64)))
-
-
-def _first_arg(fn):
-    # NumPy and PyTorch both return the first index among equal extremes; NaN wins in both
-    return lambda a, d: fn(a, axis=d)
+    idx_k = apply(arg_prim, input, dim=d, keepdim=True)
+    positions = np.arange(input._data.shape[d]).reshape(
+        [-1 if i == d else 1 for i in range(input._data.ndim)])
+    chosen = eq(idx_k, _wrap(positions))
+    values = sum(where(chosen, input, 0), d, keepdim=keepdim, dtype=input.dtype)
+    return _values_indices(values, idx_k if keepdim else reshape(idx_k, values._data.shape))
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
@@ -216,7 +231,7 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
         return maximum(input, dim)
     if dim is None:
         return amax(input)
-    return _extreme_with_indices("max", input, dim, keepdim, _first_arg(np.argmax))
+    return _extreme_with_indices("max", input, dim, keepdim, _argmax)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):
@@ -227,25 +242,19 @@ def min(input: Tensor, dim=None, keepdim: bool = False):
         return minimum(input, dim)
     if dim is None:
         return amin(input)
-    return _extreme_with_indices("min", input, dim, keepdim, _first_arg(np.argmin))
+    return _extreme_with_indices("min", input, dim, keepdim, _argmin)
 
 
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """Index of the largest value (of the flattened tensor when ``dim`` is None)."""
-    if dim is None:
-        out = np.argmax(input._data)
-        return _wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input._data.ndim if keepdim else ()))
-    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmax")
-    return _wrap(np.asarray(np.argmax(input._data, axis=d, keepdims=keepdim), dtype=np.int64))
+    d = None if dim is None else _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmax")
+    return apply(_argmax, input, dim=d, keepdim=keepdim)
 
 
 def argmin(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
     """Index of the smallest value (of the flattened tensor when ``dim`` is None)."""
-    if dim is None:
-        out = np.argmin(input._data)
-        return _wrap(np.asarray(out, dtype=np.int64).reshape((1,) * input._data.ndim if keepdim else ()))
-    d = _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmin")
-    return _wrap(np.asarray(np.argmin(input._data, axis=d, keepdims=keepdim), dtype=np.int64))
+    d = None if dim is None else _normalize_dim(dim, builtins.max(input._data.ndim, 1), "argmin")
+    return apply(_argmin, input, dim=d, keepdim=keepdim)
 
 
 # ----------------------------------------------------------------------------- var / std
@@ -374,7 +383,7 @@ def norm(input: Tensor, p: Union[float, str, None] = "fro", dim: Dim = None, kee
 # ----------------------------------------------------------------------------- cumsum
 
 _cumsum = Primitive(
-    "cumsum", lambda x, dim: np.cumsum(x, axis=dim),
+    "cumsum", lambda x, dim: np.cumsum(x, axis=dim, dtype=_int64_if_integral(x)),
     vjp=[lambda F, g, out, x, dim: F.call("flip", F.call("cumsum", F.call("flip", g, dims=(dim,)),
                                                           dim=dim), dims=(dim,))],
     jvp=[lambda F, t, out, x, dim: F.call("cumsum", t, dim=dim)],
@@ -389,9 +398,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:
     if input._data.ndim == 0:
         return input.clone()
     out = apply(_cumsum, input, dim=d)
-    if out._data.dtype.kind in "iub" and out._data.dtype != np.int64:
-        out = _wrap(out._data.astype(np.int64))
-    return out
+    return out if dtype is None else out.to(dtype)
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
@@ -407,16 +414,23 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:
 
 # ----------------------------------------------------------------------------- logic
 
+_all = Primitive("all", lambda x, dims, keepdim: np.all(x, axis=dims, keepdims=keepdim))
+_any = Primitive("any", lambda x, dims, keepdim: np.any(x, axis=dims, keepdims=keepdim))
+_count_nonzero = Primitive("count_nonzero", lambda x, dims, keepdim: np.asarray(
+    np.count_nonzero(x, axis=dims, keepdims=keepdim), dtype=np.int64))
+
+
 def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    dims = _dims("all", dim, input._data.ndim)
-    return _wrap(np.asarray(np.all(input._data, axis=dims, keepdims=keepdim)))
+    """True where every element (over ``dim``) is non-zero."""
+    return apply(_all, input, dims=_dims("all", dim, input._data.ndim), keepdim=keepdim)
 
 
 def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    dims = _dims("any", dim, input._data.ndim)
-    return _wrap(np.asarray(np.any(input._data, axis=dims, keepdims=keepdim)))
+    """True where some element (over ``dim``) is non-zero."""
+    return apply(_any, input, dims=_dims("any", dim, input._data.ndim), keepdim=keepdim)
 
 
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
-    dims = _dims("count_nonzero", dim, input._data.ndim)
-    return _wrap(np.asarray(np.count_nonzero(input._data, axis=dims), dtype=np.int64))
+    """The number of non-zero elements (over ``dim``), as int64."""
+    return apply(_count_nonzero, input, dims=_dims("count_nonzero", dim, input._data.ndim),
+                 keepdim=False)
