@@ -130,8 +130,8 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self) -> int:
-        return id(self)
+    # identity hashing, done in C (tensors are dict keys in the engine); == is elementwise
+    __hash__ = object.__hash__
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         if dtype is not None:
@@ -336,7 +336,6 @@ class Tensor:
         result is the gradient of ``(self * gradient).sum()``.  Gradients add into
         ``.grad`` of the leaves; call ``zero_grad()`` (or set ``.grad = None``) between steps.
         """
-        from .autograd.engine import backward as _backward
         if (gradient is not None and self._grad_fn is None and self._requires_grad):
             g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
             if not np.all(g == 1):
@@ -346,8 +345,8 @@ class Tensor:
                     "of another tensor z with respect to this one, call z.backward() "
                     "(did you mean z.backward() instead of x.backward(z)?).",
                     ChainruleHint, stacklevel=2)
-        _backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph,
-                  inputs)
+        _engine.backward((self,), None if gradient is None else (gradient,), retain_graph,
+                         create_graph, inputs)
 
     # ---------------------------------------------------------------- copies
     def clone(self) -> "Tensor":
@@ -559,3 +558,4 @@ def _normalize_dim(dim: int, ndim: int, op: str) -> int:
 
 
 from . import ops as _ops  # noqa: E402  (the operations need Tensor defined first)
+from .autograd import engine as _engine  # noqa: E402

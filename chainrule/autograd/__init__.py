@@ -8,10 +8,11 @@ from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode, 
 from .graph import Node  # noqa: F401
 
 __all__ = ["forward_ad", "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
-           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Node"]
+           "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Node",
+           "GradientTape"]
 
 _LAZY = {"forward_ad": None, "backward": "engine", "grad": "engine", "Function": "function",
-         "FunctionCtx": "function", "once_differentiable": "function"}
+         "FunctionCtx": "function", "once_differentiable": "function", "GradientTape": "tape"}
 
 
 def __getattr__(name: str):

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import grad_mode as _gm
 from .graph import Node
+from .._special import SPECIAL
 from ..tensor import Tensor, _wrap
 
 __all__ = ["backward", "grad"]
@@ -61,7 +62,8 @@ def _root_grads(tensors: Sequence[Tensor], grad_tensors, create_graph: bool, who
                     f"{list(t.shape)}. Reduce it to a scalar first (e.g. loss.sum() or loss.mean()), "
                     "or pass gradient=<tensor of the same shape> to weight each element "
                     "(backward(gradient) is the backward of (output * gradient).sum()).")
-            garr = np.ones_like(t._data)
+            garr = np.empty(t._data.shape, t._data.dtype)
+            garr.fill(1)
         else:
             garr = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
             if garr.shape != t._data.shape:
@@ -157,64 +159,62 @@ def _edge_of(t: Tensor):
     return t._grad_fn if t._grad_fn is not None else t
 
 
-def _needed_set(root_edges, target_ids: set) -> set:
-    """ids of the nodes from which some target can be reached (iterative post-order DFS)."""
+def _needed_set(root_edges, targets: set) -> set:
+    """The nodes (and leaves) from which some target can be reached (iterative post-order DFS)."""
     needed = set()
     done = set()
     for root in root_edges:
-        if id(root) in done:
+        if root in done:
             continue
         stack = [(root, False)]
         while stack:
             e, expanded = stack.pop()
-            k = id(e)
             if expanded:
-                done.add(k)
-                if k in target_ids or (type(e) is Node and any(
-                        n is not None and id(n) in needed for n in e.next_edges)):
-                    needed.add(k)
+                done.add(e)
+                if e in targets or (type(e) is Node and any(
+                        n is not None and n in needed for n in e.next_edges)):
+                    needed.add(e)
                 continue
-            if k in done:
+            if e in done:
                 continue
             stack.append((e, True))
             if type(e) is Node:
                 for n in e.next_edges:
-                    if n is not None and id(n) not in done:
+                    if n is not None and n not in done:
                         stack.append((n, False))
     return needed
 
 
 def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: bool) -> dict:
-    from ..ops.primitive import NP, SPECIAL, TN
+    from ..ops.primitive import NP, TN  # (a cached import: ops is loaded by then)
     # rules run on tensors when the pass is recorded, and also while forward-mode or vmap
     # is active, so that tangents and batching flow through the backward pass too
     tensor_mode = create_graph or SPECIAL.active > 0
     F = TN if tensor_mode else NP
 
     root_edges = [_edge_of(t) for t, _ in roots]
-    # how many consumers will send each node its gradient
+    # How many consumers will send each node its gradient. Nodes and leaf tensors are the
+    # dict keys themselves (identity hashing, done in C).
     deps: dict = {}
     stack = [e for e in root_edges if type(e) is Node]
-    seen = {id(e) for e in stack}
+    seen = set(stack)
     while stack:
-        node = stack.pop()
-        for nxt in node.next_edges:
+        for nxt in stack.pop().next_edges:
             if nxt is None:
                 continue
-            k = id(nxt)
-            if k in deps:
-                deps[k] += 1
+            if nxt in deps:
+                deps[nxt] += 1
             else:
-                deps[k] = 1
-                if type(nxt) is Node and k not in seen:
-                    seen.add(k)
+                deps[nxt] = 1
+                if type(nxt) is Node and nxt not in seen:
+                    seen.add(nxt)
                     stack.append(nxt)
 
     needed = None
     capture_pos: dict = {}
     if targets is not None:
         for i, t in enumerate(targets):
-            capture_pos.setdefault(id(_edge_of(t)), []).append(i)
+            capture_pos.setdefault(_edge_of(t), []).append(i)
         needed = _needed_set(root_edges, set(capture_pos))
     captured: dict = {}
 
@@ -222,39 +222,37 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     for (t, g), e in zip(roots, root_edges):
         if tensor_mode and not isinstance(g, Tensor):
             g = _wrap(g)
-        k = id(e)
-        buffers[k] = buffers[k] + g if k in buffers else g
+        buffers[e] = buffers[e] + g if e in buffers else g
     ready = []
-    queued = set()
     for e in root_edges:
-        if deps.get(id(e), 0) == 0 and id(e) not in queued:
-            queued.add(id(e))
+        if e not in deps and e not in ready:
             ready.append(e)
 
     stored = set()  # ids of arrays already given to some .grad in this pass
     prev_mode = _STATE.enabled
     _STATE.enabled = create_graph
     numpy_mode = not tensor_mode
+    ready_pop = ready.pop
+    ready_append = ready.append
+    buffers_pop = buffers.pop
     try:
         while ready:
-            e = ready.pop()
-            k = id(e)
-            g = buffers.pop(k)
-            if type(e) is not Node:
-                _leaf(e, g, k, capture_pos, captured, accumulate, targets, tensor_mode, stored)
+            node = ready_pop()
+            g = buffers_pop(node)
+            if type(node) is not Node:  # a leaf tensor
+                _leaf(node, g, capture_pos, captured, accumulate, targets, tensor_mode, stored)
                 continue
-            node = e
             if node.pre_hooks is not None:
                 g = _run_hooks(node.pre_hooks, g, tensor_mode)
             if node.retained is not None:
                 owner = node.retained()
                 if owner is not None and owner._grad_fn is node:
                     _accumulate(owner, g, tensor_mode, stored)
-            if capture_pos and k in capture_pos:
-                for i in capture_pos[k]:
+            if capture_pos and node in capture_pos:
+                for i in capture_pos[node]:
                     captured[i] = g
                 if accumulate:
-                    for i in capture_pos[k]:
+                    for i in capture_pos[node]:
                         _accumulate(targets[i], g, tensor_mode, stored)
 
             # --- call the vjp rule of each input that wants a gradient (inlined: hot loop)
@@ -262,11 +260,10 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
             edges = node.next_edges
             saved = node.saved
             if saved is not None:
-                for x, v in zip(saved, node.saved_versions):
-                    if isinstance(x, Tensor) and x._vbox[0] != v:
+                for box, v in node.saved_versions:
+                    if box[0] != v:
                         _check_versions(node)
-                inputs = saved if not numpy_mode else [
-                    x._data if isinstance(x, Tensor) else x for x in saved]
+                inputs = node.saved_data if numpy_mode else saved
             elif node.freed:
                 raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
             else:
@@ -286,10 +283,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
             i = -1
             for nxt in edges:
                 i += 1
-                if nxt is None:
-                    continue
-                kn = id(nxt)
-                if needed is not None and kn not in needed:
+                if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 if variadic:
                     gi = rules[0](F, g, out, *inputs, index=i, **params)
@@ -297,17 +291,18 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                     gi = rules[i](F, g, out, *inputs, **params)
                 if shapes is not None and gi.shape != shapes[i]:
                     gi = F.sum_to(gi, shapes[i])
-                if kn in buffers:
-                    buffers[kn] = buffers[kn] + gi
+                if nxt in buffers:
+                    buffers[nxt] = buffers[nxt] + gi
                 else:
-                    buffers[kn] = gi
-                left = deps[kn] - 1
-                deps[kn] = left
-                if left == 0:
-                    ready.append(nxt)
+                    buffers[nxt] = gi
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if not left:
+                    ready_append(nxt)
             if not retain_graph:
                 if saved is not None or out is not None:
                     node.saved = None
+                    node.saved_data = None
                     node.out_data = None
                     node.freed = True
                 if params:
@@ -317,22 +312,23 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     return captured
 
 
-def _leaf(leaf: Tensor, g, k, capture_pos, captured, accumulate, targets, tensor_mode, stored):
+def _leaf(leaf: Tensor, g, capture_pos, captured, accumulate, targets, tensor_mode, stored):
     if leaf._hooks:
         g = _run_hooks(leaf._hooks, g, tensor_mode)
-    if k in capture_pos:
-        for i in capture_pos[k]:
+    if leaf in capture_pos:
+        for i in capture_pos[leaf]:
             captured[i] = g
-    if accumulate and (targets is None or k in capture_pos):
+    if accumulate and (targets is None or leaf in capture_pos):
         _accumulate(leaf, g, tensor_mode, stored)
     return g
 
 
 def _check_versions(node: Node) -> None:
     """Raise if a tensor the node saved was changed in place after it was saved."""
-    for x, v in zip(node.saved, node.saved_versions):
-        if isinstance(x, Tensor) and x._vbox[0] != v:
-            _raise_modified(node, x, x._data.shape, x._data.dtype, x._vbox[0], v)
+    tensors = [x for x in node.saved if isinstance(x, Tensor)]
+    for x, (box, v) in zip(tensors, node.saved_versions):
+        if box[0] != v:
+            _raise_modified(node, x, x._data.shape, x._data.dtype, box[0], v)
 
 
 def _raise_modified(node: Node, tensor, shape, dtype, now: int, expected: int) -> None:

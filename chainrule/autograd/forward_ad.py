@@ -42,7 +42,7 @@ _FW = _ForwardState()
 
 def _propagate(prim, inputs, params, result: Tensor) -> None:
     """Give ``result`` the tangent the jvp rules compute from its inputs' tangents."""
-    if _FW.level is None or _FW.busy:
+    if _FW.level is None or _FW.busy or not prim.jvp:  # no jvp: not differentiable (gt, argmax)
         return
     tangents = [x._tangent if isinstance(x, Tensor) else None for x in inputs]
     if all(t is None for t in tangents):

@@ -22,8 +22,8 @@ class Node:
 
     # Set for every node (see ops.primitive._record); the rarely used fields below are
     # class-level defaults, overridden in the instance __dict__ when set.
-    __slots__ = ("prim", "next_edges", "params", "saved", "saved_versions", "out_data",
-                 "out_vbox", "shapes", "__dict__", "__weakref__")
+    __slots__ = ("prim", "next_edges", "params", "saved", "saved_data", "saved_versions",
+                 "out_data", "out_vbox", "shapes", "__dict__", "__weakref__")
     pre_hooks = None   # hooks registered on the output tensor (non-leaf register_hook)
     retained = None    # weakref to the output tensor after retain_grad()
     freed = False      # saved values were released by a backward without retain_graph
@@ -35,7 +35,10 @@ class Node:
         self.prim = prim
         self.next_edges = next_edges
         self.params = params
-        self.saved = saved
+        self.saved = saved  # the inputs the rules need (tensors), else None
+        self.saved_data = None if saved is None else tuple(  # the same as arrays
+            getattr(x, "_data", x) for x in saved)
+        # ((version counter, version when saved), ...) for each saved tensor
         self.saved_versions = saved_versions
         self.out_data = out_data
         self.out_vbox = out_vbox

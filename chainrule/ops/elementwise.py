@@ -302,6 +302,8 @@ remainder = _binary_op(_remainder, "remainder", "Python-style remainder (the sig
 
 def pow(input, exponent) -> Tensor:
     """``input ** exponent``; either may be a tensor."""
+    if isinstance(input, Tensor) and type(exponent) in (int, float) and input._data.dtype.kind == "f":
+        return apply_binary(_pow, input, exponent)  # the common case: x ** 2
     a, b = _promote(input, exponent)
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and a._data.dtype.kind in "iu" and b < 0:
         raise RuntimeError("pow: integers to negative integer powers are not allowed; "
@@ -400,7 +402,7 @@ tanh, _tanh = _unary("tanh", np.tanh, lambda F, g, out, x: g * (1 - out * out),
 sigmoid, _sigmoid = _unary("sigmoid", _sigmoid_forward, lambda F, g, out, x: g * out * (1 - out),
                            save_inputs=False, save_out=True)
 relu, _relu = _unary("relu", lambda x: np.maximum(x, 0),
-                     lambda F, g, out, x: g * F.as_mask(out > 0, g),
+                     lambda F, g, out, x: g * (out > 0),
                      save_inputs=False, save_out=True, second_order=False, float_only=False)
 abs, _abs = _unary("abs", np.abs, lambda F, g, out, x: g * F.sign(x), second_order=False,
                    float_only=False)
@@ -479,12 +481,13 @@ def _clamp_forward(x, min, max):
 
 def _clamp_mask(F, x, min, max, like):
     if min is not None and max is not None:
-        return F.as_mask((x >= min) & (x <= max), like)
-    return F.as_mask(x >= min, like) if min is not None else F.as_mask(x <= max, like)
+        return (x >= min) & (x <= max)
+    return x >= min if min is not None else x <= max
 
 
 _clamp = Primitive(
     "clamp", _clamp_forward,
+    # (a float times a bool mask is a float, in NumPy and in chainrule)
     vjp=[lambda F, g, out, x, min, max: g * _clamp_mask(F, x, min, max, g)],
     jvp=[lambda F, t, out, x, min, max: t * _clamp_mask(F, x, min, max, t)],
     second_order=False)

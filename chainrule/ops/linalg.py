@@ -7,7 +7,8 @@ import string
 import numpy as np
 
 from ..tensor import Tensor
-from .primitive import Primitive, apply
+from .elementwise import as_tensor_operand
+from .primitive import Primitive, apply, apply_binary
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "einsum"]
 
@@ -15,6 +16,8 @@ __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", 
 # ----------------------------------------------------------------------------- matmul
 
 def _matmul_grad_a(F, g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:  # the common case, first
+        return g @ b.mT
     a_shape, b_shape = tuple(a.shape), tuple(b.shape)
     if len(b_shape) == 1:
         if len(a_shape) == 1:  # dot product: g is a scalar
@@ -29,6 +32,8 @@ def _matmul_grad_a(F, g, out, a, b):
 
 
 def _matmul_grad_b(F, g, out, a, b):
+    if a.ndim == 2 and b.ndim == 2:
+        return a.mT @ g
     a_shape, b_shape = tuple(a.shape), tuple(b.shape)
     if len(a_shape) == 1:
         if len(b_shape) == 1:
@@ -74,7 +79,6 @@ def _same_dtype(op: str, a: Tensor, b: Tensor) -> None:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch semantics: 1-D operands are vectors, leading
     dimensions are batch dimensions and broadcast."""
-    from .elementwise import as_tensor_operand
     if not isinstance(input, Tensor):
         input = as_tensor_operand(input)
     if not isinstance(other, Tensor):
@@ -82,7 +86,7 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError("matmul: both operands must be tensors (use * to scale by a number)")
     _same_dtype("matmul", input, other)
-    return apply(_matmul, input, other)
+    return apply_binary(_matmul, input, other)
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
@@ -95,7 +99,9 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
             f"mat1 and mat2 shapes cannot be multiplied ({input._data.shape[0]}x{input._data.shape[1]}"
             f" and {mat2._data.shape[0]}x{mat2._data.shape[1]}): the columns of mat1 must equal the "
             "rows of mat2; transpose one operand if needed")
-    return matmul(input, mat2)
+    if input._data.dtype != mat2._data.dtype:
+        _same_dtype("mm", input, mat2)
+    return apply_binary(_matmul, input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:

@@ -165,9 +165,15 @@ def apply_binary(prim: Primitive, a: Tensor, b) -> Tensor:
         b_is_t = isinstance(b, Tensor)
         if prim.save_inputs:
             node.saved = (a, b)
-            node.saved_versions = (a._vbox[0], b._vbox[0] if b_is_t else 0)
+            if b_is_t:
+                node.saved_data = (a._data, b._data)
+                node.saved_versions = ((a._vbox, a._vbox[0]), (b._vbox, b._vbox[0]))
+            else:
+                node.saved_data = (a._data, b)
+                node.saved_versions = ((a._vbox, a._vbox[0]),)
         else:
             node.saved = None
+            node.saved_data = None
             node.saved_versions = None
         node.shapes = (a._data.shape, b._data.shape if b_is_t else ())
         if prim.save_out:
@@ -199,9 +205,11 @@ def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, param
         saved = inputs if save is True else tuple(  # only some inputs are needed by the rules
             x if i in save else None for i, x in enumerate(inputs))
         node.saved = saved
-        node.saved_versions = tuple([x._vbox[0] if isinstance(x, Tensor) else 0 for x in saved])
+        node.saved_data = tuple([x._data if isinstance(x, Tensor) else x for x in saved])
+        node.saved_versions = tuple([(x._vbox, x._vbox[0]) for x in saved if isinstance(x, Tensor)])
     else:
         node.saved = None
+        node.saved_data = None
         node.saved_versions = None
     t = _new(Tensor)
     t._data = out
@@ -305,6 +313,28 @@ def np_sum_to(x: np.ndarray, shape: tuple) -> np.ndarray:
     return r.reshape(shape) if lead or r.shape != shape else r
 
 
+def np_expand(x: np.ndarray, shape: tuple) -> np.ndarray:
+    """``np.broadcast_to`` without its Python-level overhead for the common cases (a 0-d
+    array, or one with the target's rank): a read-only zero-stride view."""
+    x = np.asarray(x)
+    if x.ndim == 0 and len(shape) < 3 and np.prod(shape) <= 4096:
+        out = np.empty(shape, x.dtype)  # small: a real array is cheaper to make than a view
+        out.fill(x)
+        return out
+    if x.ndim == 0 or x.ndim == len(shape):
+        if x.shape == shape:
+            return x
+        strides = (0,) * len(shape) if x.ndim == 0 else tuple(
+            0 if n == 1 and m != 1 else st for n, m, st in zip(x.shape, shape, x.strides))
+        if x.ndim and any(n != 1 and n != m for n, m in zip(x.shape, shape)):
+            return np.broadcast_to(x, shape)  # let NumPy raise its error
+        out = np.ndarray(shape, x.dtype, buffer=x, offset=0, strides=strides) if x.flags.c_contiguous \
+            else np.broadcast_to(x, shape)
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(x, shape)
+
+
 class _NumpyRules:
     """F for the ordinary backward pass: plain NumPy."""
     sum_to = staticmethod(np_sum_to)
@@ -324,7 +354,7 @@ class _NumpyRules:
 
     @staticmethod
     def expand(x, shape):
-        return np.broadcast_to(x, shape)
+        return np_expand(x, shape)
 
     @staticmethod
     def reshape(x, shape):
@@ -340,7 +370,7 @@ class _NumpyRules:
 
     @staticmethod
     def swap_last(x):
-        return np.swapaxes(x, -1, -2)
+        return x.swapaxes(-1, -2)
 
     @staticmethod
     def pow(x, p):

@@ -43,7 +43,7 @@ def _keep_shape(in_shape: tuple, dims: Optional[tuple]) -> tuple:
 
 def _expand_back(F, g, dims, keepdim, in_shape):
     """Broadcast a reduced cotangent back over the reduced dimensions."""
-    if not keepdim:
+    if not keepdim and dims is not None:
         g = F.reshape(g, _keep_shape(in_shape, dims))
     return F.expand(g, in_shape)
 
@@ -60,8 +60,8 @@ def _int64_if_integral(x: np.ndarray):
 
 
 _sum = Primitive(
-    "sum", lambda x, dims, keepdim, in_shape: np.sum(x, axis=dims, keepdims=keepdim,
-                                                     dtype=_int64_if_integral(x)),
+    "sum", lambda x, dims, keepdim, in_shape: x.sum(axis=dims, keepdims=keepdim,
+                                                    dtype=_int64_if_integral(x)),
     vjp=[lambda F, g, out, x, dims, keepdim, in_shape: _expand_back(F, g, dims, keepdim, in_shape)],
     jvp=[lambda F, t, out, x, dims, keepdim, in_shape: F.call(
         "sum", t, dims=dims, keepdim=keepdim, in_shape=in_shape)],
