@@ -97,6 +97,24 @@ def _apply_special(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
 
 
 def _apply_plain(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
+    if len(inputs) == 1 and isinstance(inputs[0], Tensor):  # sum, reshape, clamp...: short way
+        x = inputs[0]
+        try:
+            out = prim.forward(x._data, **params)
+        except (ValueError, IndexError) as exc:
+            raise _forward_error(prim, inputs, exc) from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        if x._requires_grad and _STATE.enabled and prim.vjp:
+            return _record(prim, out, inputs, (x._grad_fn or x,), params)
+        result = _new(Tensor)
+        result._data = out
+        result._requires_grad = False
+        result._grad_fn = None
+        result._vbox = [0]
+        if prim.view:
+            _mark_view(result, x)
+        return result
     datas = [x._data if isinstance(x, Tensor) else x for x in inputs]
     try:
         out = prim.forward(*datas, **params)
