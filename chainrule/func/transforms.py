@@ -580,7 +580,10 @@ def _jacrev_from(rev: _Reverse, leaves, specs, counts, single: bool) -> Any:
             off += m
         return tuple(g.reshape(-1) for g in rev.pull(cts))
 
-    stacked = _map_rows(row_vjp, _eye(sum(sizes), dtype))
+    if sum(sizes) == 1:  # one output element (a gradient): one row, no basis to map over
+        stacked = tuple(g.reshape(1, -1) for g in row_vjp(_wrap(np.ones(1, dtype))))
+    else:
+        stacked = _map_rows(row_vjp, _eye(sum(sizes), dtype))
     return _jac_tree(_blocks(stacked, outs, rev.inputs, True), rev.out_spec, specs, counts,
                      single)
 
