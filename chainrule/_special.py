@@ -10,6 +10,7 @@ class _Special:
     forward_hook = None   # forward_ad: (prim, inputs, params, result) -> None; sets tangents
     trace_hook = None     # vmap: (prim, inputs, params, result) -> None; records the op
     is_traced = None      # vmap: (tensor) -> bool; True for values that depend on batched inputs
+    inplace_hook = None   # vmap: (target, result) -> None; target was overwritten in place
 
 
 SPECIAL = _Special()

@@ -456,3 +456,52 @@ def test_engine_sums_broadcast_gradients_once_per_input():
         b = cr.randn(*sb, requires_grad=True)
         (a * b).sum().backward()
         assert a.grad.shape == sa and b.grad.shape == sb
+
+
+# ----------------------------------------------------------------------------- batching rules
+
+BATCH_VARIANTS = []
+for _n, _i, _c in EVERY_CASE:
+    _n_arrays = sum(1 for s in _c.args if isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str)
+                    or isinstance(s, np.ndarray))
+    BATCH_VARIANTS.append((_n, _i, _c, "all"))
+    if _n_arrays > 1:
+        BATCH_VARIANTS.append((_n, _i, _c, "first"))
+        BATCH_VARIANTS.append((_n, _i, _c, "last"))
+
+
+def test_every_primitive_has_a_batching_rule():
+    from chainrule.func.batching import BATCH_RULES
+    missing = sorted(set(REGISTRY) - set(BATCH_RULES))
+    assert not missing, f"primitives without a batching rule (vmap would loop): {missing}"
+
+
+@pytest.mark.parametrize("name,i,case,which", BATCH_VARIANTS,
+                         ids=[f"{n}-{c.name or i}-{w}" for n, i, c, w in BATCH_VARIANTS])
+def test_batching_rule_matches_a_loop_over_the_batch(name, i, case, which):
+    """The primitive applied to a batch at once equals it applied example by example."""
+    from chainrule.func.batching import batch_primitive
+    B = 3
+    rng = np.random.default_rng(abs(hash((name, i, "batch"))) % 2 ** 32)
+    is_array = [isinstance(s, np.ndarray) or (isinstance(s, tuple) and len(s) == 2 and isinstance(s[0], str))
+                for s in case.args]
+    positions = [k for k, a in enumerate(is_array) if a]
+    chosen = {"all": positions, "first": positions[:1], "last": positions[-1:]}[which]
+    per_example = [[_make(s, rng, np.float64) for s in case.args] for _ in range(B)]
+    for k in range(len(case.args)):  # unbatched arguments are the same for every example
+        if k not in chosen:
+            for b in range(1, B):
+                per_example[b][k] = per_example[0][k]
+    want = np.stack([np.asarray(_forward(name, ex, case.params)) for ex in per_example])
+    args = []
+    for k in range(len(case.args)):
+        if k in chosen:
+            args.append(cr.tensor(np.stack([ex[k] for ex in per_example])))
+        elif is_array[k]:
+            args.append(cr.tensor(per_example[0][k]))
+        else:
+            args.append(per_example[0][k])
+    got = batch_primitive(REGISTRY[name], args, [k in chosen for k in range(len(args))], case.params, B)
+    assert tuple(got.shape) == want.shape, f"{name}: batched shape {tuple(got.shape)} != {want.shape}"
+    assert got.numpy().dtype == want.dtype, f"{name}: dtype {got.numpy().dtype} != {want.dtype}"
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12, atol=1e-12, err_msg=name)

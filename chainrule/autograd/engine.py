@@ -75,9 +75,14 @@ def _root_grads(tensors: Sequence[Tensor], grad_tensors, create_graph: bool, who
                 garr = garr.astype(t._data.dtype)
             else:
                 garr = garr.copy()  # never let .grad alias the caller's array
-        if create_graph:
-            gt = g if isinstance(g, Tensor) and g._data.dtype == t._data.dtype else _wrap(garr)
-            roots.append((t, gt))
+        if create_graph or SPECIAL.active:
+            # a gradient given as a tensor stays one (recorded, carrying tangents, traced by
+            # vmap); the copy keeps .grad from aliasing the caller's tensor
+            if isinstance(g, Tensor):
+                from ..ops.elementwise import clone, to_dtype
+                roots.append((t, clone(to_dtype(g, t.dtype))))
+            else:
+                roots.append((t, _wrap(garr)))
         else:
             roots.append((t, garr))
     return roots

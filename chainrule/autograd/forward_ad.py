@@ -47,7 +47,8 @@ def _propagate(prim, inputs, params, result: Tensor) -> None:
     tangents = [x._tangent if isinstance(x, Tensor) else None for x in inputs]
     if all(t is None for t in tangents):
         return
-    recorded = _gm.STATE.enabled and (
+    # the rules run on tensors when their results must be recorded, or seen by vmap's trace
+    recorded = SPECIAL.trace_hook is not None or _gm.STATE.enabled and (
         result._requires_grad or any(t is not None and t._requires_grad for t in tangents))
     _FW.busy = True
     try:

@@ -179,6 +179,8 @@ class Function:
             result = out if out._grad_fn is None else _wrap(out._data)
             if forward_mode and id(out) not in ctx._non_differentiable:
                 SPECIAL.forward_hook(cls._primitive(), args, {"ctx": ctx, "cls": cls}, result)
+            if SPECIAL.trace_hook is not None:  # vmap: replayed example by example
+                SPECIAL.trace_hook(cls._primitive(), args, {"ctx": ctx, "cls": cls}, result)
             return result
         edges = tuple((a._grad_fn or a) if n else None for a, n in zip(args, needs))
         node = Node(cls._primitive(), edges, {"ctx": ctx, "cls": cls})
@@ -190,6 +192,8 @@ class Function:
             ctx._saved_out = (out, weakref.ref(node))
         if forward_mode:
             SPECIAL.forward_hook(node.prim, args, node.params, result)
+        if SPECIAL.trace_hook is not None:  # vmap: replayed example by example
+            SPECIAL.trace_hook(node.prim, args, node.params, result)
         return result
 
 

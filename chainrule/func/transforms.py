@@ -69,7 +69,7 @@ def _special():
 
 # The switch for batching Jacobian rows with vmap (``chainrule.func.vmap``) instead of a
 # Python loop; off until vmap handles the vjp/jvp calls that jacrev/jacfwd map over rows.
-_ROWS_BY_VMAP = False
+_ROWS_BY_VMAP = True
 
 
 def _map_rows(fn: Callable[[Tensor], Tuple[Tensor, ...]], rows: Tensor) -> Tuple[Tensor, ...]:
@@ -79,7 +79,9 @@ def _map_rows(fn: Callable[[Tensor], Tuple[Tensor, ...]], rows: Tensor) -> Tuple
     new first dimension.  This is the one place where jacrev/jacfwd loop over rows: with
     ``_ROWS_BY_VMAP`` set (and ``chainrule.func.vmap`` present) it is ``vmap(fn)(rows)``.
     """
-    if _ROWS_BY_VMAP:
+    # (inside an active dual level the rows' jvps take the reverse-mode route, whose
+    # batching is not right yet: loop there)
+    if _ROWS_BY_VMAP and _FW.level is None:
         try:
             from .vmap import vmap
         except ImportError:  # not written yet: loop

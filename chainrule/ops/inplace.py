@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from .._special import SPECIAL
 from ..autograd import grad_mode as _gm
 from ..tensor import Tensor, _wrap
 
@@ -63,6 +64,8 @@ def run_inplace(self: Tensor, op_name: str, compute: Callable[[Tensor], Tensor],
 
 
 def _store(self: Tensor, result: Tensor, op_name: str) -> None:
+    if SPECIAL.inplace_hook is not None:  # vmap: self now stands for result's value
+        SPECIAL.inplace_hook(self, result)
     src = result._data
     dst = self._data
     if src.shape != dst.shape:
