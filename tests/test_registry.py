@@ -220,6 +220,30 @@ CASES["einsum"] = [
 ]
 
 
+from chainrule.ops.index import Dyn  # noqa: E402
+
+CASES["index_tensor"] = [
+    Case([("n", (4, 3)), np.array([2, 0, 2])], {"template": (Dyn(0),), "in_shape": (4, 3)},
+         torch_fn=lambda t, x, i: x[i], name="rows"),
+    Case([("n", (3, 5, 2)), np.array([[1, 4], [0, 0]])], {"template": (slice(None), Dyn(0)),
+                                                          "in_shape": (3, 5, 2)},
+         torch_fn=lambda t, x, i: x[:, i], name="second-dim"),
+    Case([("n", (3, 4, 5)), np.array([1, 2]), np.array([0, 4])],
+         {"template": (Dyn(0), slice(None), Dyn(1)), "in_shape": (3, 4, 5)},
+         torch_fn=lambda t, x, i, j: x[i, :, j], name="separated"),
+    Case([("n", (4, 3)), np.array(2)], {"template": (Dyn(0),), "in_shape": (4, 3)},
+         torch_fn=lambda t, x, i: x[i], name="0-dim"),
+]
+CASES["index_tensor_add"] = [
+    Case([("n", (4, 3)), ("n", (3, 3)), np.array([2, 0, 2])], {"template": (Dyn(0),)},
+         torch_fn=lambda t, z, s, i: z.index_put((i,), s, accumulate=True), name="rows"),
+    Case([("n", (3, 5, 2)), ("n", (3, 2, 2, 2)), np.array([[1, 4], [1, 1]])],
+         {"template": (slice(None), Dyn(0))}, torch_fn=None, name="second-dim"),
+    Case([("n", (3, 4, 5)), ("n", (2, 4)), np.array([1, 2]), np.array([0, 4])],
+         {"template": (Dyn(0), slice(None), Dyn(1))}, torch_fn=None, name="separated"),
+]
+
+
 # primitives without derivative rules: their forward is checked against PyTorch and
 # (in the vmap tests) their batching rule; the gradient tests skip them
 _BIN_SHAPES = [((3, 4), (4,)), ((2, 1), (1, 3))]

@@ -235,6 +235,66 @@ def einsum(prim, args, batched, params, B):
     return apply(prim, *args, ins=tuple(ins), out_sub=letter + out_sub)
 
 
+def _dynamic_layout(template: tuple, example_ndim: int, idx_shapes: list):
+    """For an example index template: the number of dimensions of the advanced block, and
+    where it lands in the example's result (0 when NumPy moves it to the front)."""
+    from ..ops.index import Dyn
+    adv_nd = len(np.broadcast_shapes(*idx_shapes)) if idx_shapes else 0
+    positions = [p for p, e in enumerate(template) if isinstance(e, Dyn)]
+    if positions[-1] - positions[0] + 1 != len(positions):
+        return adv_nd, 0
+    consumed = sum(1 for e in template if e is not None and e is not Ellipsis)
+    q = 0
+    for e in template[:positions[0]]:
+        if e is Ellipsis:
+            q += example_ndim - consumed
+        elif e is None or isinstance(e, slice):
+            q += 1
+    return adv_nd, q
+
+
+def _physical_index(template: tuple, idxs: list, B: int, adv_nd: int):
+    """The index for the batch: a batch-number array first, then the example's index with
+    every index tensor batched. NumPy then gives (B, advanced block, the rest)."""
+    from ..ops.index import Dyn
+    from ..ops.creation import tensor
+    batch_numbers = tensor(np.arange(B).reshape((B,) + (1,) * adv_nd))
+    shifted = tuple(Dyn(e.k + 1) if isinstance(e, Dyn) else e for e in template)
+    return (Dyn(0),) + shifted, [batch_numbers] + idxs
+
+
+def index_tensor(prim, args, batched, params, B):
+    x, *idxs = args
+    x = _materialize(x, batched[0], B)
+    idxs = [_materialize(i, b, B) for i, b in zip(idxs, batched[1:])]
+    template = params["template"]
+    adv_nd, q = _dynamic_layout(template, len(params["in_shape"]), [i._data.shape[1:] for i in idxs])
+    tmpl, inputs = _physical_index(template, idxs, B, adv_nd)
+    out = apply(prim, x, *inputs, template=tmpl, in_shape=x._data.shape)
+    if q:  # (B, A, R) -> (B, R[:q], A, R[q:]), where the example's result has the block
+        nd = out._data.ndim
+        block, rest = list(range(1, 1 + adv_nd)), list(range(1 + adv_nd, nd))
+        out = apply(REGISTRY["permute"], out, axes=tuple([0] + rest[:q] + block + rest[q:]))
+    return out
+
+
+def index_tensor_add(prim, args, batched, params, B):
+    z, src, *idxs = args
+    z = _materialize(z, batched[0], B)
+    src = _materialize(src, batched[1], B)
+    idxs = [_materialize(i, b, B) for i, b in zip(idxs, batched[2:])]
+    template = params["template"]
+    adv_nd, q = _dynamic_layout(template, z._data.ndim - 1, [i._data.shape[1:] for i in idxs])
+    tmpl, inputs = _physical_index(template, idxs, B, adv_nd)
+    if q:  # src comes in the example's layout (B, R[:q], A, R[q:]): NumPy wants (B, A, R)
+        nd = src._data.ndim
+        rest_before = list(range(1, 1 + q))
+        block = list(range(1 + q, 1 + q + adv_nd))
+        rest_after = list(range(1 + q + adv_nd, nd))
+        src = apply(REGISTRY["permute"], src, axes=tuple([0] + block + rest_before + rest_after))
+    return apply(prim, z, src, *inputs, template=tmpl)
+
+
 def loop_rule(prim, args, batched, params, B):
     """The fallback: run the primitive example by example and stack (correct, not fast).
     Used for user Functions and for indexing patterns NumPy would reorder."""
@@ -272,7 +332,7 @@ BATCH_RULES.update({
     "roll": shift_dims, "pad": pad, "reshape": reshape, "permute": permute, "expand": expand,
     "sum_to": sum_to, "cat": cat, "getitem": getitem, "index_add_at": index_add_at,
     "index_put": index_put, "gather": gather, "scatter_add": scatter_add, "matmul": matmul,
-    "einsum": einsum,
+    "einsum": einsum, "index_tensor": index_tensor, "index_tensor_add": index_tensor_add,
 })
 
 

@@ -31,8 +31,8 @@ exact; it costs two backward passes instead of one forward pass.
 ``hessian(f) = jacfwd(jacrev(f))``: forward-over-reverse, the tangents of the outer
 ``jvp`` flowing through the inner backward pass (Hessian-vector products row by row).
 
-Jacobian rows are computed by :func:`_map_rows`, a Python loop over the basis vectors
-for now; it is the one place to switch to ``vmap``.
+Jacobian rows are computed by :func:`_map_rows`, which batches the basis vectors with
+``vmap`` (all rows in one pass through each primitive).
 """
 from __future__ import annotations
 
@@ -67,8 +67,8 @@ def _special():
 
 # ----------------------------------------------------------------------------- helpers
 
-# The switch for batching Jacobian rows with vmap (``chainrule.func.vmap``) instead of a
-# Python loop; off until vmap handles the vjp/jvp calls that jacrev/jacfwd map over rows.
+# Jacobian rows are batched with vmap (``chainrule.func.vmap``); set to False to loop over
+# them in Python instead (for debugging).
 _ROWS_BY_VMAP = True
 
 
@@ -79,9 +79,7 @@ def _map_rows(fn: Callable[[Tensor], Tuple[Tensor, ...]], rows: Tensor) -> Tuple
     new first dimension.  This is the one place where jacrev/jacfwd loop over rows: with
     ``_ROWS_BY_VMAP`` set (and ``chainrule.func.vmap`` present) it is ``vmap(fn)(rows)``.
     """
-    # (inside an active dual level the rows' jvps take the reverse-mode route, whose
-    # batching is not right yet: loop there)
-    if _ROWS_BY_VMAP and _FW.level is None:
+    if _ROWS_BY_VMAP:
         try:
             from .vmap import vmap
         except ImportError:  # not written yet: loop

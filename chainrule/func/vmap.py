@@ -87,10 +87,26 @@ class _Tracing:
         self.trace = trace
 
     def __enter__(self) -> None:
-        self.prev = (SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook)
-        SPECIAL.trace_hook = self.trace.record
-        SPECIAL.is_traced = self.trace.is_traced
-        SPECIAL.inplace_hook = self.trace.inplace
+        self.prev = prev_record, prev_traced, prev_inplace = (
+            SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook)
+        trace = self.trace
+        if prev_record is None:
+            SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook = (
+                trace.record, trace.is_traced, trace.inplace)
+        else:
+            # Inside an outer vmap's trace: what f computes from the outer batch alone (not
+            # from this vmap's inputs) must reach the outer trace as well, or the outer
+            # replay would take it for a constant.
+            def record(prim, inputs, params, result):
+                trace.record(prim, inputs, params, result)
+                prev_record(prim, inputs, params, result)
+
+            def inplace(target, result):
+                trace.inplace(target, result)
+                prev_inplace(target, result)
+            SPECIAL.trace_hook = record
+            SPECIAL.is_traced = lambda t: trace.is_traced(t) or prev_traced(t)
+            SPECIAL.inplace_hook = inplace
         SPECIAL.active += 1
 
     def __exit__(self, *exc) -> None:

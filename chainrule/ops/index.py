@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._special import SPECIAL
 from ..tensor import Tensor, _normalize_dim, _wrap
 from .primitive import Primitive, apply
 
@@ -153,8 +154,106 @@ _index_put = Primitive(
     error_hint=_index_error)
 
 
+# ----------------------------------------------------------------------------- dynamic indices
+# Inside vmap, an index tensor may itself depend on the batched inputs (x[label] in a
+# per-example loss). Its values then cannot be a constant parameter: these two primitives
+# take the index tensors as inputs, placed in the index by a template of ``Dyn`` markers.
+
+class Dyn:
+    """In an index template: the k-th index tensor among the primitive's inputs."""
+    __slots__ = ("k",)
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def __repr__(self) -> str:
+        return f"Dyn({self.k})"
+
+
+def fill_template(template: tuple, arrays) -> tuple:
+    return tuple(arrays[e.k] if isinstance(e, Dyn) else e for e in template)
+
+
+def _index_tensor_forward(x, *idx, template, in_shape):
+    return x[fill_template(template, idx)]
+
+
+def _index_tensor_add_forward(z, src, *idx, template):
+    out = z.copy()
+    np.add.at(out, fill_template(template, idx), src)
+    return out
+
+
+def _index_tensor_vjp(F, g, out, x, *idx, index, template, in_shape):
+    return F.call("index_tensor_add", F.zeros(in_shape, g), g, *idx, template=template)
+
+
+def _index_tensor_jvp(F, t, out, x, *idx, index, template, in_shape):
+    return F.call("index_tensor", t, *idx, template=template, in_shape=in_shape)
+
+
+def _index_tensor_add_vjp(F, g, out, z, src, *idx, index, template):
+    if index == 0:
+        return g
+    return F.call("index_tensor", g, *idx, template=template, in_shape=tuple(g.shape))
+
+
+def _index_tensor_add_jvp(F, t, out, z, src, *idx, index, template):
+    if index == 0:
+        return t
+    return F.call("index_tensor_add", F.zeros(out.shape, t), t, *idx, template=template)
+
+
+_index_tensor = Primitive("index_tensor", _index_tensor_forward, vjp=_index_tensor_vjp,
+                          jvp=_index_tensor_jvp, variadic=True, second_order=False,
+                          node_name="IndexBackward0", error_hint=_index_error)
+_index_tensor_add = Primitive("index_tensor_add", _index_tensor_add_forward,
+                              vjp=_index_tensor_add_vjp, jvp=_index_tensor_add_jvp, variadic=True,
+                              second_order=False, node_name="IndexAddBackward0")
+
+
+def _traced_index_entries(index) -> bool:
+    entries = index if isinstance(index, tuple) else (index,)
+    return SPECIAL.is_traced is not None and any(
+        isinstance(e, Tensor) and SPECIAL.is_traced(e) for e in entries)
+
+
+def _getitem_dynamic(input: Tensor, index) -> Tensor:
+    """``input[index]`` where some index tensor depends on vmap's batched inputs."""
+    from .creation import tensor
+    from .elementwise import to_dtype
+    from .. import dtypes as _dt
+    entries = index if isinstance(index, tuple) else (index,)
+    for e in entries:
+        if isinstance(e, Tensor) and e._data.dtype == np.bool_:
+            raise NotImplementedError(
+                "vmap: indexing with a boolean mask that depends on the batched inputs is not "
+                "possible (the result's shape would differ between examples); use where()")
+    if any(type(e) is int for e in entries):  # PyTorch applies integer indices first
+        first = tuple(e if type(e) is int or e is None or e is Ellipsis or isinstance(e, slice)
+                      else slice(None) for e in entries)
+        second = tuple(slice(None) if e is None or isinstance(e, slice) else e
+                       for e in entries if type(e) is not int)
+        return _getitem_dynamic(getitem(input, first), second)
+    template, tensors = [], []
+    for e in entries:
+        if isinstance(e, (Tensor, list, np.ndarray)):
+            t = e if isinstance(e, Tensor) else tensor(e)
+            if t._data.dtype.kind not in "iu":
+                raise IndexError(f"getitem: tensors used as indices must be long or int tensors, "
+                                 f"got {t.dtype}")
+            template.append(Dyn(len(tensors)))
+            tensors.append(to_dtype(t, _dt.int64))
+        else:
+            template.append(e)
+    return apply(_index_tensor, input, *tensors, template=tuple(template),
+                 in_shape=input._data.shape)
+
+
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` with NumPy/PyTorch semantics; the gradient adds into repeated indices."""
+    if SPECIAL.is_traced is not None and _traced_index_entries(index):
+        return _getitem_dynamic(input, index)
     idx = _normalize_index(input, index)
     steps = _ints_first(idx)
     if steps is not None:
