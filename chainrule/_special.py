@@ -11,6 +11,7 @@ class _Special:
     trace_hook = None     # vmap: (prim, inputs, params, result) -> None; records the op
     is_traced = None      # vmap: (tensor) -> bool; True for values that depend on batched inputs
     inplace_hook = None   # vmap: (target, result) -> None; target was overwritten in place
+    leaf_hook = None      # vmap: (tensor) -> None; a leaf was made to require grad while tracing
 
 
 SPECIAL = _Special()

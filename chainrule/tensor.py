@@ -232,6 +232,8 @@ class Tensor:
                 f"Only Tensors of floating point dtype can require gradients; this tensor has "
                 f"dtype {self.dtype}. Convert it first, e.g. x = x.float().requires_grad_() "
                 "(or make it with dtype=chainrule.float32).")
+        if requires_grad and SPECIAL.leaf_hook is not None and not self._requires_grad:
+            SPECIAL.leaf_hook(self)  # vmap: a leaf of a transform inside the traced function
         self._requires_grad = requires_grad
         return self
 

@@ -184,3 +184,46 @@ def test_in_dims_errors_name_the_argument():
         vmap(lambda a: a, in_dims=None)(rand(2))
     with pytest.raises(ValueError, match="must return tensors"):
         vmap(lambda a: 3)(rand(2))
+
+
+def test_batched_labels_index_per_example():
+    logits = rand(5, 4)
+    labels = cr.tensor([3, 0, 1, 1, 2])
+    got = vmap(lambda z, y: cr.log_softmax(z, -1)[y])(logits, labels)
+    want = cr.stack([cr.log_softmax(logits[i], -1)[int(labels[i])] for i in range(5)])
+    close(got, want)
+    got = vmap(lambda z, y: z.index_select(0, y))(logits, cr.tensor([[0, 1], [3, 3], [1, 0], [2, 2], [0, 0]]))
+    close(got[1], logits[1][[3, 3]])
+
+
+def test_masked_fill_with_a_batched_mask():
+    x = rand(4, 3)
+    got = vmap(lambda a: a.masked_fill(a > 0, 0.0))(x)
+    close(got, cr.where(x > 0, 0.0, x))
+
+
+def test_unsupported_batched_index_patterns_raise():
+    x = rand(3, 4)
+    idx = cr.tensor([[0], [1], [2]])
+    with pytest.raises(NotImplementedError, match="gather"):
+        vmap(lambda a, i: a.gather(0, i))(x, idx)
+    with pytest.raises(NotImplementedError, match="nonzero"):
+        vmap(lambda a: a.nonzero())(x)
+    with pytest.raises(NotImplementedError, match="boolean mask"):
+        vmap(lambda a: a[a > 0])(x)
+
+
+def test_per_example_gradients_are_plain_tensors_when_nothing_outside_needs_grad():
+    w = rand(3, 2)
+    pe = vmap(grad(lambda w, xi: (xi @ w).tanh().sum()), in_dims=(None, 0))(w, rand(4, 3, seed=1))
+    assert not pe.requires_grad and pe.grad_fn is None
+
+
+def test_gradient_through_per_example_gradients():
+    x = rand(4, 3, seed=1)
+    f = lambda w, xi: (xi @ w).tanh().sum()
+    w = rand(3, 2).requires_grad_()
+    vmap(grad(f), in_dims=(None, 0))(w, x).pow(2).sum().backward()
+    w2 = w.detach().clone().requires_grad_()
+    loop(lambda xi: grad(f)(w2, xi), x).pow(2).sum().backward()
+    close(w.grad, w2.grad)

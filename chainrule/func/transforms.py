@@ -215,7 +215,7 @@ def _prepare_reverse(x: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
         if x._tangent is not None and x_._tangent is None and _FW.level is not None:
             x_ = _fwad.make_dual(x_, x._tangent)
         return x_, None
-    leaf = _wrap(x._data, True)
+    leaf = _wrap(x._data).requires_grad_()  # (requires_grad_ tells an enclosing vmap)
     leaf._vbox = x._vbox
     if x._tangent is not None and _FW.level is not None:  # an outer jvp's tangent goes along
         with _gm.enable_grad():
@@ -458,7 +458,7 @@ def _jvp_flat(f: Callable, args, kwargs, positions, specs, counts, leaves: List[
     # mode, as the vjp at cotangent v of the linear map u -> J^T u (the outer tangents flow
     # through both backward passes).
     rev = _Reverse(f, args, kwargs, positions, has_aux, who, leaves, specs, counts)
-    us = [_wrap(np.zeros_like(o._data), True) for o in rev.outs]
+    us = [_wrap(np.zeros_like(o._data)).requires_grad_() for o in rev.outs]
     gs = rev.pull(us, force_graph=True)
     pairs = [(g, t) for g, t in zip(gs, tangents) if g._requires_grad]
     if not pairs:

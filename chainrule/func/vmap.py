@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 from .._special import SPECIAL
 from ..ops.primitive import REGISTRY, apply
-from ..tensor import Tensor, _normalize_dim
+from ..tensor import Tensor, _normalize_dim, _wrap
 from ._pytree import tree_flatten, tree_unflatten
 from .batching import batch_primitive
 
@@ -41,6 +41,10 @@ class _Trace:
         self.var_of = {}   # id(array) -> variable number (tensors are found by their array)
         self.keep = []     # the traced tensors: keeps their arrays alive, so ids stay unique
         self.eqns = []     # (prim, args, arg_vars, params, out_var)
+        # leaves made inside f (grad's inputs): their gradients are unrolled in eqns, so the
+        # replay must not record for them again
+        self.inner_leaves = set()
+        self._inner_only = {}
 
     def var(self, x) -> Optional[int]:
         return self.var_of.get(id(x._data)) if isinstance(x, Tensor) else None
@@ -61,6 +65,40 @@ class _Trace:
 
     def is_traced(self, t) -> bool:
         return self.var(t) is not None
+
+    def leaf(self, t: Tensor) -> None:
+        self.keep.append(t)
+        self.inner_leaves.add(id(t))
+
+    def constant(self, x):
+        """A constant for the replay: detached if its graph only leads to leaves made inside
+        f (an outer transform cannot want gradients through those)."""
+        if not isinstance(x, Tensor) or not x._requires_grad or not self.inner_leaves:
+            return x
+        if not self._reaches_only_inner(x):
+            return x
+        out = _wrap(x._data)  # the same values (and trace variable), out of the graph
+        out._tangent = x._tangent  # but still carrying an outer jvp's tangent
+        return out
+
+    def _reaches_only_inner(self, t: Tensor) -> bool:
+        from ..autograd.graph import Node
+        root = t._grad_fn if t._grad_fn is not None else t
+        hit = self._inner_only.get(id(root))
+        if hit is not None:
+            return hit
+        only_inner, stack, seen = True, [root], set()
+        while stack and only_inner:
+            e = stack.pop()
+            if id(e) in seen:
+                continue
+            seen.add(id(e))
+            if type(e) is Node:
+                stack.extend(n for n in e.next_edges if n is not None)
+            elif id(e) not in self.inner_leaves:
+                only_inner = False
+        self._inner_only[id(root)] = only_inner
+        return only_inner
 
     def inplace(self, target: Tensor, result: Tensor) -> None:
         """``target`` was overwritten with ``result``'s values: it now stands for them."""
@@ -87,9 +125,11 @@ class _Tracing:
         self.trace = trace
 
     def __enter__(self) -> None:
-        self.prev = prev_record, prev_traced, prev_inplace = (
-            SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook)
+        self.prev = prev_record, prev_traced, prev_inplace, prev_leaf = (
+            SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook, SPECIAL.leaf_hook)
         trace = self.trace
+        SPECIAL.leaf_hook = trace.leaf if prev_leaf is None else (
+            lambda t: (trace.leaf(t), prev_leaf(t)))
         if prev_record is None:
             SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook = (
                 trace.record, trace.is_traced, trace.inplace)
@@ -110,7 +150,7 @@ class _Tracing:
         SPECIAL.active += 1
 
     def __exit__(self, *exc) -> None:
-        SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook = self.prev
+        SPECIAL.trace_hook, SPECIAL.is_traced, SPECIAL.inplace_hook, SPECIAL.leaf_hook = self.prev
         SPECIAL.active -= 1
 
 
@@ -220,7 +260,8 @@ def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: 
         out_vars = [trace.var(o) for o in out_leaves]
         env = dict(input_vars)
         for prim, inputs, arg_vars, params, out_var in trace.live(out_vars):
-            values = [env[v] if v is not None else x for x, v in zip(inputs, arg_vars)]
+            values = [env[v] if v is not None else trace.constant(x)
+                      for x, v in zip(inputs, arg_vars)]
             env[out_var] = batch_primitive(prim, values, [v is not None for v in arg_vars], params, B)
 
         o_dims = [out_dims] * len(out_leaves) if isinstance(out_dims, int) else list(

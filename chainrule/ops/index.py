@@ -345,7 +345,16 @@ _scatter_add = Primitive(
     save_inputs=False, second_order=False)
 
 
+def _refuse_traced_index(op: str, index) -> None:
+    if SPECIAL.is_traced is not None and isinstance(index, Tensor) and SPECIAL.is_traced(index):
+        raise NotImplementedError(
+            f"vmap: {op}() with an index tensor that depends on the batched inputs is not "
+            "supported; index with x[idx] (plain indexing handles batched indices), or move "
+            f"{op} outside the vmapped function")
+
+
 def _check_index_tensor(op: str, input: Tensor, dim: int, index) -> np.ndarray:
+    _refuse_traced_index(op, index)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {idx.dtype}")
@@ -398,6 +407,11 @@ def take_along_dim(input: Tensor, indices: Tensor, dim: int) -> Tensor:
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` at positions ``index`` (1-D) along ``dim``."""
     d = _normalize_dim(dim, input._data.ndim, "index_select")
+    if SPECIAL.is_traced is not None and isinstance(index, Tensor) and SPECIAL.is_traced(index):
+        if index._data.ndim > 1:
+            raise IndexError(f"index_select(): Index is supposed to be a vector, got shape "
+                             f"{list(index.shape)}")
+        return getitem(input, (slice(None),) * d + (index.reshape(-1),))
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(idx.shape)}")
@@ -417,7 +431,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         value = value.to(input.dtype)
     elif input._data.dtype.kind == "f":
         value = float(value)
-    out = where(_wrap(m), value, input)
+    out = where(mask if isinstance(mask, Tensor) else _wrap(m), value, input)
     return out if out._data.dtype == input._data.dtype else out.to(input.dtype)
 
 
@@ -429,6 +443,9 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 
 def nonzero(input: Tensor, *, as_tuple: bool = False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or a tuple of 1-D tensors."""
+    if SPECIAL.is_traced is not None and SPECIAL.is_traced(input):
+        raise NotImplementedError("vmap: nonzero() of a tensor that depends on the batched inputs "
+                                  "is not possible: the result's shape would differ between examples")
     idx = np.nonzero(input._data)
     if as_tuple:
         return tuple(_wrap(i.astype(np.int64)) for i in idx)
