@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..tensor import Tensor, _wrap
-from .primitive import Primitive, apply, apply_binary, apply_unary
+from .primitive import Primitive, apply, apply_binary, apply_one, apply_unary
 
 __all__ = [
     "add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "pow", "neg",
@@ -25,6 +25,7 @@ __all__ = [
 ]
 
 _SCALARS = (int, float, bool)
+_NUMBER_OR_NONE = (int, float, type(None))
 
 
 # ----------------------------------------------------------------------------
@@ -498,6 +499,9 @@ def clamp(input: Tensor, min=None, max=None) -> Tensor:
 
     ``min``/``max`` may be numbers or tensors (tensor bounds also receive gradient).
     """
+    if (isinstance(input, Tensor) and input._data.dtype.kind == "f" and type(min) in _NUMBER_OR_NONE
+            and type(max) in _NUMBER_OR_NONE and (min is not None or max is not None)):
+        return apply_one(_clamp, input, {"min": min, "max": max})  # the common case, quickly
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional, Sequence
 
+import math
+
 import numpy as np
 
 from ..autograd import grad_mode as _gm
@@ -96,25 +98,55 @@ def _apply_special(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     return result
 
 
+def apply_one(prim: Primitive, x: Tensor, params: dict) -> Tensor:
+    """``apply`` for one tensor input and a dict of parameters (sum, reshape, clamp...)."""
+    if SPECIAL.active:
+        return _apply_special(prim, (x,), params)
+    return _apply_one_plain(prim, x, params)
+
+
+def _apply_one_plain(prim: Primitive, x: Tensor, params: dict) -> Tensor:
+    try:
+        out = prim.forward(x._data, **params)
+    except (ValueError, IndexError) as exc:
+        raise _forward_error(prim, (x,), exc) from None
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    t._data = out
+    t._vbox = [0]
+    if x._requires_grad and _STATE.enabled and prim.vjp:
+        node = _new(Node)  # built inline, as in apply_binary
+        node.prim = prim
+        node.next_edges = (x._grad_fn or x,)
+        node.params = params
+        node.shapes = None
+        if prim.save_inputs:
+            node.saved = (x,)
+            node.saved_data = (x._data,)
+            node.saved_versions = ((x._vbox, x._vbox[0]),)
+        else:
+            node.saved = node.saved_data = node.saved_versions = None
+        if prim.save_out:
+            node.out_data = out
+            node.out_vbox = t._vbox
+        else:
+            node.out_data = node.out_vbox = None
+        if _ANOMALY.enabled:
+            _ANOMALY.record(node)
+        t._requires_grad = True
+        t._grad_fn = node
+    else:
+        t._requires_grad = False
+        t._grad_fn = None
+    if prim.view:
+        _mark_view(t, x)
+    return t
+
+
 def _apply_plain(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
     if len(inputs) == 1 and isinstance(inputs[0], Tensor):  # sum, reshape, clamp...: short way
-        x = inputs[0]
-        try:
-            out = prim.forward(x._data, **params)
-        except (ValueError, IndexError) as exc:
-            raise _forward_error(prim, inputs, exc) from None
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        if x._requires_grad and _STATE.enabled and prim.vjp:
-            return _record(prim, out, inputs, (x._grad_fn or x,), params)
-        result = _new(Tensor)
-        result._data = out
-        result._requires_grad = False
-        result._grad_fn = None
-        result._vbox = [0]
-        if prim.view:
-            _mark_view(result, x)
-        return result
+        return _apply_one_plain(prim, inputs[0], params)
     datas = [x._data if isinstance(x, Tensor) else x for x in inputs]
     try:
         out = prim.forward(*datas, **params)
@@ -335,7 +367,7 @@ def np_expand(x: np.ndarray, shape: tuple) -> np.ndarray:
     """``np.broadcast_to`` without its Python-level overhead for the common cases (a 0-d
     array, or one with the target's rank): a read-only zero-stride view."""
     x = np.asarray(x)
-    if x.ndim == 0 and len(shape) < 3 and np.prod(shape) <= 4096:
+    if x.ndim == 0 and len(shape) < 3 and math.prod(shape) <= 4096:
         out = np.empty(shape, x.dtype)  # small: a real array is cheaper to make than a view
         out.fill(x)
         return out

@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..tensor import Tensor, _normalize_dim, _wrap
 from .._special import SPECIAL
-from .primitive import Primitive, apply
+from .primitive import Primitive, apply, apply_one
 
 __all__ = ["sum", "mean", "prod", "amax", "amin", "max", "min", "var", "std", "var_mean",
            "std_mean", "logsumexp", "norm", "argmax", "argmin", "cumsum", "cumprod", "all",
@@ -70,6 +70,9 @@ _sum = Primitive(
 
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Sum of the elements (over ``dim`` if given). Integer and bool inputs give int64."""
+    if dim is None and dtype is None and isinstance(input, Tensor):  # loss.sum(): quickly
+        return apply_one(_sum, input, {"dims": None, "keepdim": keepdim,
+                                       "in_shape": input._data.shape})
     if dtype is not None:
         input = input.to(dtype)
     dims = _dims("sum", dim, input._data.ndim)
