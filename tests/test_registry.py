@@ -19,6 +19,8 @@ import pytest
 import chainrule as cr
 from chainrule.ops.primitive import NP, REGISTRY, apply, output_tangent
 
+from _gradcheck import finite_difference
+
 
 # ----------------------------------------------------------------------------- input specs
 
@@ -319,20 +321,6 @@ def _vjp(prim, args, diff, params, u):
     return [np.zeros_like(args[i]) if g is None else g.numpy() for g, i in zip(grads, diff)]
 
 
-def _finite_difference(fun, x, eps=1e-6):
-    """d fun / d x for scalar fun, elementwise central differences."""
-    grad = np.zeros_like(x)
-    for j in np.ndindex(*x.shape):
-        old = x[j]
-        x[j] = old + eps
-        hi = fun()
-        x[j] = old - eps
-        lo = fun()
-        x[j] = old
-        grad[j] = (hi - lo) / (2 * eps)
-    return grad
-
-
 def _assert_close(got, want, what, rtol=1e-5, atol=1e-6):
     np.testing.assert_allclose(np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64),
                                rtol=rtol, atol=atol, err_msg=what)
@@ -377,7 +365,7 @@ def test_vjp_matches_finite_differences(name, i, case):
     got = _vjp(name, args, diff, case.params, u)
     for g, k in zip(got, diff):
         assert g.shape == args[k].shape, f"{name}: gradient shape {g.shape} != input shape {args[k].shape}"
-        fd = _finite_difference(lambda: float(np.sum(u * _forward(name, args, case.params))), args[k])
+        fd = finite_difference(lambda: float(np.sum(u * _forward(name, args, case.params))), args[k])
         _assert_close(g, fd, f"{name} vjp, input {k}")
 
 
@@ -430,7 +418,7 @@ def test_second_derivative_matches_finite_differences(name, i, case):
     def h():
         return sum(float(np.sum(g * w)) for g, w in zip(_vjp(name, args, diff, case.params, u), ws))
     for s, k in zip(seconds, diff):
-        fd = _finite_difference(h, args[k], eps=1e-5)
+        fd = finite_difference(h, args[k], eps=1e-5)
         got = np.zeros_like(args[k]) if s is None else s.numpy()
         _assert_close(got, fd, f"{name} second derivative, input {k}", rtol=1e-4, atol=1e-5)
 
