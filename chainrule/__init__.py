@@ -22,6 +22,7 @@ from . import ops  # noqa: F401
 from .ops import *  # noqa: F401,F403
 from . import _tensor_methods  # noqa: F401  (attaches x.exp(), x.sum(), x.add_() ...)
 from . import autograd  # noqa: F401
+from . import nn  # noqa: F401
 from . import func  # noqa: F401  (grad, vjp, jvp, jacrev, jacfwd, hessian, ...)
 from ._printing import set_printoptions, get_printoptions  # noqa: F401
 
