@@ -1,4 +1,4 @@
-"""The tour (`python -m chainrule`) runs, shows every seed's checks as OK, and fails
+"""The tour (`python -m chainrule --tour`) runs, shows every seed's checks as OK, and fails
 loudly when a check does not match."""
 from __future__ import annotations
 
@@ -68,12 +68,6 @@ def test_tour_shows_line(tour_output, line):
 def test_every_seed_has_a_section(tour_output):
     for n in ("000", "001", "002", "003", "004"):
         assert f"== seed {n}" in tour_output
-
-
-def test_bare_module_runs_the_tour_too():
-    proc = _run()
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "checks OK" in proc.stdout
 
 
 @pytest.mark.parametrize("fn", [f for _, f in tour.SEEDS], ids=lambda f: f.__name__)
