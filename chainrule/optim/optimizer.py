@@ -1,0 +1,329 @@
+"""The ``Optimizer`` base class: parameter groups, per-parameter state, ``zero_grad``
+and ``state_dict``/``load_state_dict`` in PyTorch's layout.
+
+Subclasses implement ``step``. Their arithmetic is written with chainrule's in-place
+tensor methods (``add_``, ``mul_``, ``addcmul_``, ...) run under ``no_grad``: NumPy
+stays inside ``chainrule.ops``, every update writes into the parameter's own array (so
+views, ``from_numpy`` arrays and ``param.data`` keep seeing the live values) and bumps
+its version counter, as PyTorch's optimizers do.
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from copy import deepcopy
+from itertools import chain
+from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
+
+from .. import dtypes as _dt
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer", "required", "ParamsT"]
+
+ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _RequiredParameter:
+    """Marks an option that every parameter group must give (PyTorch's ``required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _step_without_grad(step: _F) -> _F:
+    """Run an optimizer's ``step`` under ``no_grad``: the update must not be recorded
+    (the parameters are leaves that require grad, and in-place changes to them are
+    refused while recording)."""
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        with no_grad():
+            return step(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def _eval_closure(closure: Optional[Callable[[], Any]]) -> Any:
+    """Evaluate a step's closure with grad mode on (the step itself runs under no_grad,
+    and the closure must build a graph to call ``backward`` on)."""
+    if closure is None:
+        return None
+    with enable_grad():
+        return closure()
+
+
+def _to_scalar(x: Any) -> Any:
+    """A one-element tensor option (``lr=chainrule.tensor(0.1)``) as a Python number."""
+    if isinstance(x, Tensor):
+        if x.numel() != 1:
+            raise ValueError(f"a tensor option must have one element, got shape {list(x.shape)}")
+        return x.item()
+    return x
+
+
+def _scalar_dtype() -> _dt.dtype:
+    """The dtype of ``state['step']``: float64 when that is the default, else float32
+    (PyTorch's ``_get_scalar_dtype``)."""
+    return _dt.float64 if _dt.get_default_dtype() == _dt.float64 else _dt.float32
+
+
+def _typename(obj: Any) -> str:
+    if isinstance(obj, Tensor):
+        return f"chainrule.{type(obj).__name__}"
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+class Optimizer:
+    """Base class for all optimizers.
+
+    Args:
+        params: an iterable of tensors, or of dicts (parameter groups) each with a
+            ``"params"`` entry and any per-group options that override ``defaults``.
+            Give them in a deterministic order (a list, not a set): ``state_dict``
+            refers to parameters by their position.
+        defaults: the options a group gets when it does not name them.
+
+    Attributes:
+        param_groups: list of dicts, one per group, each with ``"params"`` (a list of
+            tensors) and every option.
+        state: per-parameter state, a dict keyed by the parameter tensor.
+        defaults: the default options.
+    """
+
+    def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
+        self.defaults = defaults
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {_typename(params)}; wrap a single tensor in a list: [param]")
+        # Tensor.__hash__ is identity, so tensors can key a dict (PyTorch's layout)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: List[Dict[str, Any]] = []
+
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: Dict[str, Any]) -> None:
+        """Add a group of parameters, with its own options, to ``param_groups``.
+
+        Useful when fine-tuning: layers that were frozen can be added as training goes.
+        Options missing from ``param_group`` take the optimizer's defaults.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("param_group must have a 'params' entry (the tensors to optimize)")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead.")
+        else:
+            params = list(params)
+
+        # (name, tensor) pairs, as given by named_parameters(), keep their names
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        tensors = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are missing")
+            param_group["param_names"] = names
+        param_group["params"] = tensors
+
+        for param in tensors:
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is {_typename(param)}")
+            if not (param.is_leaf or param.retains_grad):
+                raise ValueError(
+                    "can't optimize a non-leaf Tensor: it was made by "
+                    f"{param.grad_fn.name()}. Optimize the leaf tensors it was computed from, or "
+                    "make a new leaf with x.detach().requires_grad_()")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(
+                    f"parameter group didn't specify a value of required optimization parameter {name}")
+            param_group.setdefault(name, default)
+
+        # PyTorch only warns for a repeated parameter inside one group; a repeat would be
+        # stepped twice per step, which is never what is meant, so it is an error here.
+        seen_ids: Dict[int, int] = {}
+        for i, p in enumerate(tensors):
+            if id(p) in seen_ids:
+                raise ValueError(
+                    f"optimizer got the same parameter twice in one parameter group (positions "
+                    f"{seen_ids[id(p)]} and {i}, shape {list(p.shape)}); give each parameter once")
+            seen_ids[id(p)] = i
+        for group in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. "
+                    f"cannot add param group {which} to the optimizer")
+            if any(id(p) in seen_ids for p in group["params"]):
+                raise ValueError("some parameters appear in more than one parameter group")
+
+        self.param_groups.append(param_group)
+
+    # ---------------------------------------------------------------- stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors.
+
+        Args:
+            set_to_none: set ``.grad`` to None (the default, less memory) instead of
+                filling it with zeros. The two differ: optimizers skip parameters whose
+                gradient is None, but step those with a zero gradient (momentum and
+                weight decay still move them).
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    # a gradient made with create_graph=True has history: cut it first,
+                    # or zeroing it in place would be recorded
+                    if g.grad_fn is not None:
+                        g.detach_()
+                    else:
+                        g.requires_grad_(False)
+                    g.zero_()
+
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Optional[Any]:
+        """Perform a single optimization step (update the parameters in place).
+
+        Args:
+            closure: a function that re-evaluates the model, calls ``backward`` and
+                returns the loss. Optional for most optimizers; LBFGS needs it.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+
+    def _params_with_grad(self, group: Dict[str, Any]) -> List[Tensor]:
+        """The parameters of ``group`` that have a gradient (the others are skipped)."""
+        return [p for p in group["params"] if p.grad is not None]
+
+    # -------------------------------------------------------------- state dict
+    def state_dict(self) -> Dict[str, Any]:
+        """The optimizer's state as a dict, in PyTorch's layout::
+
+            {'state': {0: {'momentum_buffer': tensor(...)}, ...},
+             'param_groups': [{'lr': 0.01, ..., 'params': [0, 1]}, ...]}
+
+        Parameters are referred to by their position across all groups (the tensors
+        themselves are not saved). As in PyTorch, the state tensors are the live ones,
+        not copies: save or ``copy.deepcopy`` the dict before stepping on.
+        """
+        param_mappings: Dict[int, int] = {}
+        start_index = 0
+
+        def pack_group(group: Dict[str, Any]) -> Dict[str, Any]:
+            nonlocal start_index
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start_index):
+                param_mappings.setdefault(id(p), i)
+            packed["params"] = [param_mappings[id(p)] for p in group["params"]]
+            start_index += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
+                        for k, v in self.state.items()}
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Load state saved by :meth:`state_dict` (of an optimizer of the same kind, over
+        parameters with the same group sizes and order).
+
+        Floating-point state tensors are converted to their parameter's dtype, except
+        ``'step'``; tensors are copied, so the loaded optimizer never shares buffers with
+        ``state_dict``. Group options (``lr``, ...) are taken from ``state_dict``.
+        """
+        if not isinstance(state_dict, dict) or "param_groups" not in state_dict \
+                or "state" not in state_dict:
+            raise ValueError(
+                "load_state_dict: expected a dict with 'state' and 'param_groups' entries, as "
+                "returned by Optimizer.state_dict()")
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                f"loaded state dict has a different number of parameter groups: it has "
+                f"{len(saved_groups)}, this optimizer has {len(groups)}")
+        for i, (g, sg) in enumerate(zip(groups, saved_groups)):
+            if len(g["params"]) != len(sg["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size of "
+                    f"optimizer's group: group {i} has {len(sg['params'])} parameters in the state "
+                    f"dict and {len(g['params'])} in this optimizer")
+
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param: Tensor, value: Any, key: Any = None) -> Any:
+            if isinstance(value, Tensor):
+                # 'step' keeps its own dtype (PyTorch issue 74424): a float32 count must not
+                # become a float16 one with a half-precision parameter
+                if key != "step" and param.is_floating_point() and value.is_floating_point():
+                    value = value.to(param.dtype)
+                return value.detach().clone()
+            if isinstance(value, dict):
+                return {k: cast(param, v, k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v) for v in value)
+            return value
+
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v)
+            else:  # state not tied to a parameter is kept as is
+                state[k] = v
+
+        new_groups = []
+        for g, sg in zip(groups, saved_groups):
+            sg["params"] = g["params"]
+            if "param_names" in g and "param_names" not in sg:
+                sg["param_names"] = g["param_names"]
+            new_groups.append(sg)
+        self.state = state
+        self.param_groups = new_groups
+        self._restore_defaults()
+
+    def _restore_defaults(self) -> None:
+        """Give loaded groups any option they lack (a state dict from an older version)."""
+        for group in self.param_groups:
+            for name, default in self.defaults.items():
+                if default is not required:
+                    group.setdefault(name, default)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(group.keys()):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
