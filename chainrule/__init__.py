@@ -24,6 +24,7 @@ from . import _tensor_methods  # noqa: F401  (attaches x.exp(), x.sum(), x.add_(
 from . import autograd  # noqa: F401
 from . import nn  # noqa: F401
 from . import func  # noqa: F401  (grad, vjp, jvp, jacrev, jacfwd, hessian, ...)
+from . import optim  # noqa: F401  (SGD, Adam, ..., lr_scheduler)
 from ._printing import set_printoptions, get_printoptions  # noqa: F401
 
 __version__ = "0.1.0"
@@ -45,3 +46,7 @@ def result_type(tensor1, tensor2) -> dtype:
 
 def is_floating_point(input: Tensor) -> "bool":
     return input.is_floating_point()
+
+from . import data  # noqa: E402,F401  (Dataset, DataLoader, ...; also as chainrule.utils.data)
+from . import utils  # noqa: E402,F401
+from .io import save, load  # noqa: E402,F401  (safetensors checkpoints; never pickle)

@@ -196,3 +196,33 @@ Tensor.normal_ = _random_fill("normal_", lambda rng, shape, mean=0.0, std=1.0: r
 Tensor.bernoulli_ = _random_fill("bernoulli_", lambda rng, shape, p=0.5: rng.random(shape) < p)
 Tensor.random_ = _random_fill("random_", lambda rng, shape, a=0, b=2 ** 24: rng.integers(a, b, shape))
 Tensor.transpose_ = _transpose_
+
+
+# ----------------------------------------------------------------------------- addcmul / addcdiv
+# Composed from primitives (no derivative code of their own); the in-place forms reuse add_'s
+# one-NumPy-call path, which is what optimizer steps (under no_grad) run on every parameter.
+
+def _addcmul(self: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self + value * tensor1 * tensor2``."""
+    return ops.add(self, ops.mul(ops.mul(tensor1, value), tensor2))
+
+
+def _addcdiv(self: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self + value * tensor1 / tensor2``."""
+    return ops.add(self, ops.div(ops.mul(tensor1, value), tensor2))
+
+
+def _addcmul_(self: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """In-place ``self += value * tensor1 * tensor2``; bumps the version counter."""
+    return self.add_(ops.mul(ops.mul(tensor1, value), tensor2))
+
+
+def _addcdiv_(self: Tensor, tensor1, tensor2, *, value=1) -> Tensor:
+    """In-place ``self += value * tensor1 / tensor2``; bumps the version counter."""
+    return self.add_(ops.div(ops.mul(tensor1, value), tensor2))
+
+
+Tensor.addcmul = _addcmul
+Tensor.addcdiv = _addcdiv
+Tensor.addcmul_ = _addcmul_
+Tensor.addcdiv_ = _addcdiv_

@@ -85,8 +85,9 @@ def train(epochs: int = 12, seed: int = 0, batch_size: int = 32, lr: float = 2e-
         if progress:
             try:
                 from tqdm import tqdm
+                # (disable=None: no bar when the output is not a terminal, e.g. in CI logs)
                 bar = batches = tqdm(loader, desc=f"epoch {epoch}/{epochs}", unit="batch",
-                                     leave=False)
+                                     leave=False, disable=None)
             except ImportError:  # pragma: no cover - tqdm is in the demo extra
                 pass
         total, count = 0.0, 0

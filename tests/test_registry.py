@@ -246,6 +246,205 @@ CASES["index_tensor_add"] = [
 ]
 
 
+# convolution and pooling (chainrule.ops.conv): padding is (top, bottom, left, right)
+def _t_pad(t, x, padding):
+    """torch input padded as the primitive pads it (PyTorch's conv pads symmetrically)."""
+    pt, pb, pl, pr = padding
+    return t.nn.functional.pad(x, (pl, pr, pt, pb)) if (pt, pl) != (pb, pr) else x
+
+
+def _t_conv(stride, padding, dilation, groups):
+    sym = (padding[0], padding[2]) if (padding[0], padding[2]) == (padding[1], padding[3]) else 0
+    return lambda t, x, w: t.nn.functional.conv2d(_t_pad(t, x, padding), w, None, stride, sym,
+                                                  dilation, groups)
+
+
+def _t_conv_transpose(stride, padding, dilation, groups, out_hw):
+    def f(t, y, w):
+        k = w.shape[2:]
+        natural = [(n - 1) * s - 2 * p + d * (kk - 1) + 1
+                   for n, s, p, d, kk in zip(y.shape[2:], stride, padding[::2], dilation, k)]
+        return t.nn.functional.conv_transpose2d(
+            y, w, None, stride, padding[::2], tuple(o - n for o, n in zip(out_hw, natural)),
+            groups, dilation)
+    return f
+
+
+def _t_conv_weight_grad(stride, padding, dilation, groups, kernel_hw):
+    def f(t, x, y):  # d<y, conv2d(x, w)>/dw, kept differentiable in x and y
+        w = t.zeros((y.shape[1], x.shape[1] // groups) + tuple(kernel_hw), dtype=x.dtype,
+                    requires_grad=True)
+        out = _t_conv(stride, padding, dilation, groups)(t, x, w)
+        return t.autograd.grad(out, w, y, create_graph=True)[0]
+    return f
+
+
+def _conv_params(stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1, **extra):
+    return dict(stride=stride, padding=padding, dilation=dilation, groups=groups, **extra)
+
+
+CASES["conv2d"] = [
+    Case([("n", (2, 3, 5, 4)), ("n", (4, 3, 2, 3))], _conv_params(padding=(1, 1, 2, 2)),
+         torch_fn=_t_conv((1, 1), (1, 1, 2, 2), (1, 1), 1), name="pad"),
+    Case([("n", (1, 4, 6, 5)), ("n", (4, 2, 3, 2))],
+         _conv_params((2, 1), (1, 1, 1, 1), (1, 2), 2),
+         torch_fn=_t_conv((2, 1), (1, 1, 1, 1), (1, 2), 2), name="stride-dilation-groups"),
+    Case([("n", (1, 2, 4, 4)), ("n", (3, 2, 2, 2))], _conv_params(padding=(0, 1, 0, 1)),
+         torch_fn=_t_conv((1, 1), (0, 1, 0, 1), (1, 1), 1), name="same-even-kernel"),
+]
+CASES["conv_transpose2d"] = [
+    Case([("n", (2, 3, 3, 3)), ("n", (3, 2, 2, 2))],
+         _conv_params(stride=(2, 2), out_hw=(6, 7)),
+         torch_fn=_t_conv_transpose((2, 2), (0, 0, 0, 0), (1, 1), 1, (6, 7)), name="stride-outpad"),
+    Case([("n", (1, 4, 3, 2)), ("n", (4, 1, 3, 3))],
+         _conv_params(padding=(1, 1, 1, 1), groups=2, out_hw=(3, 2)),
+         torch_fn=_t_conv_transpose((1, 1), (1, 1, 1, 1), (1, 1), 2, (3, 2)), name="pad-groups"),
+    Case([("n", (1, 2, 3, 2)), ("n", (2, 2, 2, 3))],
+         _conv_params((1, 2), (1, 1, 0, 0), (2, 1), 1, out_hw=(3, 6)),
+         torch_fn=_t_conv_transpose((1, 2), (1, 1, 0, 0), (2, 1), 1, (3, 6)), name="dilation"),
+]
+CASES["conv2d_weight_grad"] = [
+    Case([("n", (2, 3, 5, 5)), ("n", (2, 4, 3, 3))], _conv_params(kernel_hw=(3, 3)),
+         torch_fn=_t_conv_weight_grad((1, 1), (0, 0, 0, 0), (1, 1), 1, (3, 3))),
+    Case([("n", (1, 4, 5, 6)), ("n", (1, 2, 3, 3))],
+         _conv_params((2, 2), (1, 1, 1, 1), (1, 2), 2, kernel_hw=(2, 2)),
+         torch_fn=_t_conv_weight_grad((2, 2), (1, 1, 1, 1), (1, 2), 2, (2, 2)), name="groups"),
+    Case([("n", (1, 2, 4, 4)), ("n", (1, 3, 4, 4))], _conv_params(padding=(0, 1, 0, 1), kernel_hw=(2, 2)),
+         torch_fn=_t_conv_weight_grad((1, 1), (0, 1, 0, 1), (1, 1), 1, (2, 2)), name="asym-pad"),
+]
+
+
+def _pool_params(kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+    return dict(kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                ceil_mode=ceil_mode)
+
+
+CASES["max_pool2d_indices"] = [
+    Case([("distinct", (2, 3, 5, 6))], _pool_params((2, 2), (2, 2)),
+         torch_fn=lambda t, x: t.nn.functional.max_pool2d(x, 2, return_indices=True)[1]),
+    Case([("distinct", (1, 2, 6, 7))], _pool_params((3, 2), (2, 1), (1, 1), (1, 2), True),
+         torch_fn=lambda t, x: t.nn.functional.max_pool2d(x, (3, 2), (2, 1), (1, 1), (1, 2), True,
+                                                          return_indices=True)[1], name="ceil"),
+    Case([np.array([[[[1.0, 3.0, 3.0], [3.0, 0.0, 3.0]]]])], _pool_params((2, 2), (1, 1)),
+         torch_fn=lambda t, x: t.nn.functional.max_pool2d(x, 2, 1, return_indices=True)[1],
+         name="ties-first"),
+]
+_POOL_IDX = np.random.default_rng(4).integers(0, 20, (2, 3, 2, 2))
+_POOL_IDX_UNIQUE = np.stack([np.random.default_rng(k).permutation(20)[:4].reshape(2, 2)
+                             for k in range(6)]).reshape(2, 3, 2, 2)
+
+
+def _t_plane_gather(t, x, i):
+    return t.gather(x.flatten(2), 2, i.flatten(2)).reshape(i.shape)
+
+
+def _t_plane_scatter(in_hw):
+    def f(t, y, i):
+        z = t.zeros(y.shape[:2] + (in_hw[0] * in_hw[1],), dtype=y.dtype)
+        return z.scatter_add(2, i.flatten(2), y.flatten(2)).reshape(y.shape[:2] + tuple(in_hw))
+    return f
+
+
+CASES["max_pool2d_gather"] = [
+    Case([("n", (2, 3, 4, 5)), _POOL_IDX], {"in_hw": (4, 5)}, torch_fn=_t_plane_gather),
+]
+CASES["max_pool2d_scatter"] = [
+    Case([("n", (2, 3, 2, 2)), _POOL_IDX], {"in_hw": (4, 5), "overlap": True},
+         torch_fn=_t_plane_scatter((4, 5)), name="repeated"),
+    Case([("n", (2, 3, 2, 2)), _POOL_IDX_UNIQUE], {"in_hw": (5, 4), "overlap": False},
+         torch_fn=_t_plane_scatter((5, 4)), name="unique"),
+]
+
+
+def _avg_params(kernel_size, stride, padding=(0, 0), ceil_mode=False, count_include_pad=True,
+                divisor_override=None, in_hw=None):
+    return dict(kernel_size=kernel_size, stride=stride, padding=padding, ceil_mode=ceil_mode,
+                count_include_pad=count_include_pad, divisor_override=divisor_override, in_hw=in_hw)
+
+
+def _t_avg(p):
+    def f(t, x):
+        return t.nn.functional.avg_pool2d(x, p["kernel_size"], p["stride"], p["padding"],
+                                          p["ceil_mode"], p["count_include_pad"], p["divisor_override"])
+    return f
+
+
+def _t_avg_backward(p):
+    def f(t, y):  # the transpose of avg_pool2d, kept differentiable in y
+        x0 = t.zeros(y.shape[:2] + tuple(p["in_hw"]), dtype=y.dtype, requires_grad=True)
+        return t.autograd.grad(_t_avg(p)(t, x0), x0, y, create_graph=True)[0]
+    return f
+
+
+_AVG_CASES = [  # (input shape, params)
+    ((2, 3, 4, 6), _avg_params((2, 2), (2, 2), in_hw=(4, 6))),
+    ((1, 2, 5, 6), _avg_params((3, 2), (2, 1), (1, 1), True, False, in_hw=(5, 6))),
+    ((1, 2, 4, 5), _avg_params((2, 3), (1, 2), (1, 1), False, True, in_hw=(4, 5))),
+    ((2, 1, 3, 4), _avg_params((2, 2), (1, 1), divisor_override=3, in_hw=(3, 4))),
+]
+CASES["avg_pool2d"] = [Case([("n", shape)], p, torch_fn=_t_avg(p), name=f"{shape}")
+                       for shape, p in _AVG_CASES]
+CASES["avg_pool2d_backward"] = []
+for _shape, _p in _AVG_CASES:
+    _out = REGISTRY["avg_pool2d"].forward(np.zeros(_shape), **_p).shape
+    CASES["avg_pool2d_backward"].append(Case([("n", _out)], _p, torch_fn=_t_avg_backward(_p),
+                                             name=f"{_shape}"))
+
+
+# recurrent layers (chainrule.ops.recurrent): the time loop written out with torch ops
+def _t_steps(T, reverse):
+    return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def _t_rnn(reverse, nonlinearity):
+    def f(t, xp, w, h0):
+        h, ys = h0, [None] * xp.shape[0]
+        for k in _t_steps(xp.shape[0], reverse):
+            a = xp[k] + h @ w.T
+            h = t.tanh(a) if nonlinearity == "tanh" else t.relu(a)
+            ys[k] = h
+        return t.stack(ys)
+    return f
+
+
+def _t_lstm(reverse):
+    def f(t, xp, w, h0, c0):
+        h, c, T = h0, c0, xp.shape[0]
+        ys, cs = [None] * T, [None] * T
+        for k in _t_steps(T, reverse):
+            i, fg, g, o = (xp[k] + h @ w.T).chunk(4, 1)
+            c = t.sigmoid(fg) * c + t.sigmoid(i) * t.tanh(g)
+            h = t.sigmoid(o) * t.tanh(c)
+            ys[k], cs[k] = h, c
+        return t.cat([t.stack(ys), t.stack(cs)])
+    return f
+
+
+def _t_gru(reverse):
+    def f(t, xp, w, b, h0):
+        h, ys = h0, [None] * xp.shape[0]
+        for k in _t_steps(xp.shape[0], reverse):
+            xr, xz, xn = xp[k].chunk(3, 1)
+            hr, hz, hn = (h @ w.T + b).chunk(3, 1)
+            r, z = t.sigmoid(xr + hr), t.sigmoid(xz + hz)
+            n = t.tanh(xn + r * hn)
+            h = (1 - z) * n + z * h
+            ys[k] = h
+        return t.stack(ys)
+    return f
+
+
+CASES["rnn_layer"] = [
+    Case([("n", (3, 2, 4)), ("n", (4, 4)), ("n", (2, 4))], {"reverse": rev, "nonlinearity": nl},
+         torch_fn=_t_rnn(rev, nl), name=f"{nl}-{rev}")
+    for nl in ("tanh", "relu") for rev in (False, True)]
+CASES["lstm_layer"] = [
+    Case([("n", (3, 2, 12)), ("n", (12, 3)), ("n", (2, 3)), ("n", (2, 3))], {"reverse": rev},
+         torch_fn=_t_lstm(rev), name=f"reverse={rev}") for rev in (False, True)]
+CASES["gru_layer"] = [
+    Case([("n", (3, 2, 9)), ("n", (9, 3)), ("n", (9,)), ("n", (2, 3))], {"reverse": rev},
+         torch_fn=_t_gru(rev), name=f"reverse={rev}") for rev in (False, True)]
+
 # primitives without derivative rules: their forward is checked against PyTorch and
 # (in the vmap tests) their batching rule; the gradient tests skip them
 _BIN_SHAPES = [((3, 4), (4,)), ((2, 1), (1, 3))]
@@ -343,6 +542,7 @@ NON_DIFFERENTIABLE_PRIMITIVES = {
     "argmax", "argmin", "count_nonzero",  # integer results
     "floor_divide",  # PyTorch: "derivative for floor_divide is not implemented"
     "alias",  # detach(): cuts the graph by definition
+    "max_pool2d_indices",  # integer results (max_pool2d's derivative goes through max_pool2d_gather)
 }
 
 

@@ -295,6 +295,68 @@ def index_tensor_add(prim, args, batched, params, B):
     return apply(prim, z, src, *inputs, template=tmpl)
 
 
+# ----------------------------------------------------------------------------- conv and pooling
+# A convolution's batch folds into N when only the input is batched; when a weight is
+# batched, the batch becomes more channel groups: channels (b, c) -> b*C + c, groups*B.
+
+def _fold_batch(x: Tensor, B: int) -> Tensor:
+    """(B, N, ...) -> (B*N, ...)."""
+    s = x._data.shape
+    return _reshape(x, (B * s[1],) + s[2:])
+
+
+def _unfold_batch(x: Tensor, B: int) -> Tensor:
+    """(B*N, ...) -> (B, N, ...)."""
+    s = x._data.shape
+    return _reshape(x, (B, s[0] // B) + s[1:])
+
+
+def _batch_to_channels(x: Tensor, B: int) -> Tensor:
+    """(B, N, C, H, W) -> (N, B*C, H, W)."""
+    s = x._data.shape
+    x = apply(REGISTRY["permute"], x, axes=(1, 0, 2, 3, 4))
+    return _reshape(x, (s[1], B * s[2]) + s[3:])
+
+
+def _channels_to_batch(x: Tensor, B: int) -> Tensor:
+    """(N, B*C, H, W) -> (B, N, C, H, W)."""
+    s = x._data.shape
+    x = _reshape(x, (s[0], B, s[1] // B) + s[2:])
+    return apply(REGISTRY["permute"], x, axes=(1, 0, 2, 3, 4))
+
+
+def _conv_channels_params(params: dict, B: int) -> dict:
+    return {**params, "groups": params["groups"] * B}
+
+
+def conv_fold(prim, args, batched, params, B):
+    """conv2d(x, w), conv_transpose2d(y, w): fold the batch into N, or into the groups when
+    the weight is batched."""
+    x, w = args
+    bx, bw = batched
+    if not bw:
+        return _unfold_batch(apply(prim, _fold_batch(x, B), w, **params), B)
+    x = _batch_to_channels(_materialize(x, bx, B), B)
+    ws = w._data.shape
+    w = _reshape(w, (B * ws[1],) + ws[2:])
+    return _channels_to_batch(apply(prim, x, w, **_conv_channels_params(params, B)), B)
+
+
+def conv_weight_grad(prim, args, batched, params, B):
+    """conv2d_weight_grad(x, y) sums over N: the batch goes into the groups."""
+    x, y = (_batch_to_channels(_materialize(a, b, B), B) for a, b in zip(args, batched))
+    out = apply(prim, x, y, **_conv_channels_params(params, B))
+    s = out._data.shape
+    return _reshape(out, (B, s[0] // B) + s[1:])
+
+
+def pool_fold(prim, args, batched, params, B):
+    """Pooling and its gathers/scatters act on each (N, C) plane alike: fold B into N."""
+    args = [_fold_batch(_materialize(a, b, B), B) if isinstance(a, Tensor) else a
+            for a, b in zip(args, batched)]
+    return _unfold_batch(apply(prim, *args, **params), B)
+
+
 def loop_rule(prim, args, batched, params, B):
     """The fallback: run the primitive example by example and stack (correct, not fast).
     Used for user Functions and for indexing patterns NumPy would reorder."""
@@ -333,6 +395,10 @@ BATCH_RULES.update({
     "sum_to": sum_to, "cat": cat, "getitem": getitem, "index_add_at": index_add_at,
     "index_put": index_put, "gather": gather, "scatter_add": scatter_add, "matmul": matmul,
     "einsum": einsum, "index_tensor": index_tensor, "index_tensor_add": index_tensor_add,
+    "conv2d": conv_fold, "conv_transpose2d": conv_fold, "conv2d_weight_grad": conv_weight_grad,
+    "max_pool2d_indices": pool_fold, "max_pool2d_gather": pool_fold,
+    "max_pool2d_scatter": pool_fold, "avg_pool2d": pool_fold, "avg_pool2d_backward": pool_fold,
+    "rnn_layer": loop_rule, "lstm_layer": loop_rule, "gru_layer": loop_rule,  # a time loop each
 })
 
 

@@ -15,6 +15,8 @@ from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _cr_all
 from .activation import *  # noqa: F401,F403
 from .activation import __all__ as _ac_all
+from . import conv  # noqa: F401  (chainrule.ops.conv: used by nn.functional, not star-exported)
+from . import recurrent  # noqa: F401  (RNN/LSTM/GRU layer primitives, used by nn.rnn)
 from .primitive import _fill_tensor_rules
 
 _fill_tensor_rules()

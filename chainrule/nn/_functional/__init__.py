@@ -1,0 +1,2 @@
+"""The families behind ``chainrule.nn.functional`` (activations, linear maps, losses), each
+composed from chainrule's primitives: they carry no derivative code of their own."""
