@@ -273,7 +273,7 @@ def _max_pool2d_scatter_forward(y, idx, in_hw, overlap):
     if N * C:
         glob = (idx.reshape(N * C, -1) + (np.arange(N * C) * (H * W)).reshape(-1, 1)).ravel()
         if overlap:  # windows share elements: the same index may come up more than once
-            np.add.at(out, glob, y.ravel())
+            out += np.bincount(glob, weights=y.ravel(), minlength=out.size).astype(y.dtype)
         else:
             out[glob] = y.ravel()
     return out.reshape(N, C, H, W)
