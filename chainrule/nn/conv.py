@@ -58,9 +58,7 @@ class _ConvNd(Module):
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(empty(*shape, dtype=dt))
-        self.bias = Parameter(empty(out_channels, dtype=dt)) if bias else None
-        if not bias:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", Parameter(empty(out_channels, dtype=dt)) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -76,7 +74,7 @@ class _ConvNd(Module):
         n = self._n
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * n:
-            s += f", padding={self.padding if isinstance(self.padding, tuple) else repr(self.padding)}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
         if self._transposed and self.output_padding != (0,) * n:
@@ -195,7 +193,10 @@ class AvgPool1d(_AvgPoolNd):
     def __init__(self, kernel_size: IntOrTuple, stride: Optional[IntOrTuple] = None,
                  padding: IntOrTuple = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True) -> None:
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples (MaxPool1d's as given)
+        super().__init__(_ntuple(kernel_size, 1), _ntuple(stride if stride is not None
+                                                           else kernel_size, 1),
+                         _ntuple(padding, 1), ceil_mode, count_include_pad)
 
     def forward(self, input: Tensor) -> Tensor:
         return _conv.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
