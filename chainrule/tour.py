@@ -205,9 +205,8 @@ def seed_004(say: Callable = _quiet) -> List[Row]:
     x = torch.tensor(1.0)
     label = torch.tensor(500.0)
     params = {"w1": w1, "b1": b1, "w2": w2}
-
-    def mse_loss(pred, target):  # nn.MSELoss comes with chainrule.nn (a later issue)
-        return ((pred - target) ** 2).mean()
+    mse_loss = torch.nn.MSELoss()  # as in the seed
+    optimizer = torch.optim.SGD(list(params.values()), lr=0.005)
 
     y3 = 2 * ((w1 * x + b1) * w2)
     loss = mse_loss(y3, label)
@@ -224,11 +223,8 @@ def seed_004(say: Callable = _quiet) -> List[Row]:
                     ("w2", "tensor(20., requires_grad=True)")):
         rows.append(_same(f"{n} after backward()", repr(params[n]), want))
 
-    lr = 0.005
-    say("SGD step by hand (optim.SGD comes later): with no_grad(): p -= lr * p.grad, lr = 0.005")
-    with torch.no_grad():
-        for p in params.values():
-            p -= lr * p.grad
+    say("optimizer = optim.SGD(params, lr=0.005); optimizer.step()")
+    optimizer.step()
     for n, want in (("w1", "tensor(34., requires_grad=True)"),
                     ("b1", "tensor(25., requires_grad=True)"),
                     ("w2", "tensor(33.2000, requires_grad=True)")):
@@ -238,13 +234,43 @@ def seed_004(say: Callable = _quiet) -> List[Row]:
     rows.append(_same("w2.item() after step() (float32)", w2.item(), want_w2))
     for n, want in (("w1", "tensor(-4800.)"), ("b1", "tensor(-4800.)"), ("w2", "tensor(-2640.)")):
         rows.append(_same(f"{n}.grad after step()", repr(params[n].grad), want))
-    say("zero_grad() by hand: p.grad.zero_()")
-    for p in params.values():
-        p.grad.zero_()
+    say("optimizer.zero_grad(set_to_none=False)   # OneFlow zeroes in place; PyTorch 2's default "
+        "(set_to_none=True) would leave None")
+    optimizer.zero_grad(set_to_none=False)
     for n in params:
         rows.append(_same(f"{n}.grad after zero_grad()", repr(params[n].grad), "tensor(0.)"))
-    say("(the seed's Conv2d -> AvgPool2d -> MSELoss part needs conv and pooling, "
-        "which come in a later issue: skipped)")
+    rows.extend(_seed_004_conv(say))
+    return rows
+
+
+def _seed_004_conv(say: Callable) -> List[Row]:
+    """Part 2: Conv2d(1, 1, (2, 2), bias=False) -> AvgPool2d((2, 2)) -> MSELoss on a 1x1x3x3
+    input, the gradient against the hand derivation: with z the pooled output (the mean of
+    the four conv outputs), dloss/dw[p, q] = 2 (z - label) * mean over the four windows of
+    x[i + p, j + q]."""
+    rows = _Rows(say)
+    say("Conv2d(1, 1, (2, 2), bias=False) -> AvgPool2d((2, 2)) -> MSELoss, the seed's initial w")
+    conv = torch.nn.Conv2d(1, 1, (2, 2), bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor([[[[0.2621, -0.2583], [-0.1751, -0.0839]]]]))
+    x = torch.arange(9.0).reshape(1, 1, 3, 3) / 9
+    label = torch.tensor([[[[0.5]]]])
+    model = torch.nn.Sequential(conv, torch.nn.AvgPool2d((2, 2)))
+    loss = torch.nn.MSELoss()(model(x), label)
+    loss.backward()
+    xs, w = x.numpy()[0, 0].astype(np.float64), conv.weight.detach().numpy()[0, 0].astype(np.float64)
+    z = np.mean([np.sum(xs[i:i + 2, j:j + 2] * w) for i in range(2) for j in range(2)])
+    hand = np.array([[2 * (z - 0.5) * np.mean([xs[i + p, j + q] for i in range(2) for j in range(2)])
+                      for q in range(2)] for p in range(2)])
+    got = conv.weight.grad.numpy()[0, 0]
+    say(f"  w.grad = {np.array2string(got, precision=5)}, by hand {np.array2string(hand, precision=5)}")
+    rows.append(_same("conv weight gradient = hand derivation (to 1e-6)",
+                      bool(np.allclose(got, hand, atol=1e-6)), True))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.005)
+    optimizer.step()
+    rows.append(_same("w after step() = w - 0.005 * grad (to 1e-6)",
+                      bool(np.allclose(conv.weight.detach().numpy()[0, 0], w - 0.005 * hand, atol=1e-6)),
+                      True))
     return rows
 
 
