@@ -359,7 +359,50 @@ def seed_000(say: Callable = _quiet, steps: int = 5) -> List[Row]:
                          max(_rel(w1t.detach().numpy(), w1n), _rel(w2t.detach().numpy(), w2n)),
                          1e-10))
     say("  (speed against the NumPy step and PyTorch: python bench/run.py)")
-    say("  (forward mode and jacobian(mode='auto') from this seed arrive with chainrule.func)")
+    rows.extend(_seed_000_modes(say))
+    return rows
+
+
+def _seed_000_modes(say: Callable) -> List[Row]:
+    """The seed's question, why reverse mode: one reverse pass gives the gradient for all
+    1,000 entries of w2 at once; forward mode gives one directional derivative per pass."""
+    import logging
+
+    from .autograd import forward_ad
+    from .func import jacobian
+    rows = _Rows(say)
+    x, y, w1, w2 = seed0_data(np.float64)
+    xt, yt, w1t = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(w1)
+
+    def loss_of(w2_):
+        return ((xt.mm(w1t).clamp(min=0).mm(w2_) - yt) ** 2).sum()
+
+    w2t = torch.tensor(w2, requires_grad=True)
+    loss_of(w2t).backward()
+    v = torch.from_numpy(np.random.default_rng(1).standard_normal(w2.shape))
+    with forward_ad.dual_level():
+        tangent = forward_ad.unpack_dual(loss_of(forward_ad.make_dual(torch.from_numpy(w2), v))).tangent
+    want = float((w2t.grad * v).sum())
+    say(f"forward mode, one pass along a direction v: d loss . v = {tangent.item():.6e} "
+        f"(reverse mode's gradient . v = {want:.6e})")
+    rows.append(_close("forward-mode jvp = gradient . v", tangent.item(), want, 1e-10))
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("chainrule.func")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        jac = jacobian(loss_of, torch.from_numpy(w2), mode="auto")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+    chosen = "reverse" if any("reverse mode" in r.getMessage() for r in records) else "forward"
+    say(f"jacobian(loss, w2, mode='auto'): {w2.size} inputs, 1 output -> {chosen} mode")
+    rows.append(_same("jacobian(mode='auto') picks, for 1000 inputs and 1 output", chosen, "reverse"))
+    rows.append(_at_most("its result vs loss.backward()'s w2.grad, max rel diff",
+                         _rel(jac.numpy(), w2t.grad.numpy()), 1e-12))
     return rows
 
 
