@@ -62,6 +62,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--no-torch", action="store_true", help="time chainrule alone")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((T, B, I)).astype(np.float32)
@@ -70,6 +71,8 @@ def main() -> None:
     model, cr_step = make_chainrule(x, y)
     state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     try:
+        if args.no_torch:
+            raise ImportError
         t_step = make_torch(x, y, state)
         import torch
         threads = torch.get_num_threads()

@@ -408,11 +408,11 @@ def _t_rnn(reverse, nonlinearity):
 
 
 def _t_lstm(reverse):
-    def f(t, xp, w, h0, c0):
+    def f(t, xp, w, b, h0, c0):
         h, c, T = h0, c0, xp.shape[0]
         ys, cs = [None] * T, [None] * T
         for k in _t_steps(T, reverse):
-            i, fg, g, o = (xp[k] + h @ w.T).chunk(4, 1)
+            i, fg, g, o = (xp[k] + h @ w.T + b).chunk(4, 1)
             c = t.sigmoid(fg) * c + t.sigmoid(i) * t.tanh(g)
             h = t.sigmoid(o) * t.tanh(c)
             ys[k], cs[k] = h, c
@@ -439,8 +439,8 @@ CASES["rnn_layer"] = [
          torch_fn=_t_rnn(rev, nl), name=f"{nl}-{rev}")
     for nl in ("tanh", "relu") for rev in (False, True)]
 CASES["lstm_layer"] = [
-    Case([("n", (3, 2, 12)), ("n", (12, 3)), ("n", (2, 3)), ("n", (2, 3))], {"reverse": rev},
-         torch_fn=_t_lstm(rev), name=f"reverse={rev}") for rev in (False, True)]
+    Case([("n", (3, 2, 12)), ("n", (12, 3)), ("n", (12,)), ("n", (2, 3)), ("n", (2, 3))],
+         {"reverse": rev}, torch_fn=_t_lstm(rev), name=f"reverse={rev}") for rev in (False, True)]
 CASES["gru_layer"] = [
     Case([("n", (3, 2, 9)), ("n", (9, 3)), ("n", (9,)), ("n", (2, 3))], {"reverse": rev},
          torch_fn=_t_gru(rev), name=f"reverse={rev}") for rev in (False, True)]

@@ -9,9 +9,7 @@ NumPy without a graph node per gate and step.
 from __future__ import annotations
 
 import math
-from typing import List, Optional, Tuple, Union
-
-import numpy as np
+from typing import List, Optional, Tuple
 
 from ..ops.primitive import apply
 from ..ops import recurrent as _rec
@@ -153,16 +151,14 @@ class RNNBase(Module):
                 w_ih, w_hh = ws[0], ws[1]
                 # one matmul for the input projections of all steps
                 xp = reshape(x, (T * B, x.shape[2])) @ w_ih.t()
-                if self.bias:
-                    if self.mode == "GRU":
-                        xp = xp + ws[2]
-                    else:
-                        xp = xp + (ws[2] + ws[3])
+                if self.bias and self.mode != "LSTM":
+                    xp = xp + (ws[2] if self.mode == "GRU" else ws[2] + ws[3])
                 xp = reshape(xp, (T, B, xp.shape[1]))
                 init = [s[k] for s in states]
                 rev = d == 1
-                if self.mode == "LSTM":
-                    packed = apply(_rec._lstm_layer, xp, w_hh, init[0], init[1], reverse=rev)
+                if self.mode == "LSTM":  # the biases are added inside, step by step
+                    b = ws[2] + ws[3] if self.bias else None
+                    packed = apply(_rec._lstm_layer, xp, w_hh, b, init[0], init[1], reverse=rev)
                     y = packed[:T]
                     finals[0].append(packed[0] if rev else packed[T - 1])
                     finals[1].append(packed[T] if rev else packed[2 * T - 1])

@@ -66,6 +66,7 @@ class TransformerEncoderLayer(Module):
 
     @property
     def batch_first(self) -> bool:
+        """Whether inputs are (N, S, E) rather than (S, N, E) (set at construction)."""
         return self.self_attn.batch_first
 
     def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,

@@ -12,7 +12,8 @@ the caller with one matmul), the hidden-to-hidden weight and the initial states.
 are packed into one array:
 
 - ``rnn_layer(xp (T,B,H), w_hh (H,H), h0 (B,H))`` -> ``Y`` (T,B,H);
-- ``lstm_layer(xp (T,B,4H), w_hh (4H,H), h0, c0)`` -> ``[Y; C]`` (2T,B,H), the hidden and the
+- ``lstm_layer(xp (T,B,4H), w_hh (4H,H), b (4H,) or None, h0, c0)`` -> ``[Y; C]`` (2T,B,H),
+  ``b`` the summed biases (added per step: cheaper than a pass over ``xp``), the hidden and the
   cell states of every step;
 - ``gru_layer(xp (T,B,3H), w_hh (3H,H), b_hh (3H,), h0)`` -> ``Y`` (T,B,H).
 
@@ -25,6 +26,7 @@ on tensors (``create_graph=True``, forward mode, vmap).
 """
 from __future__ import annotations
 
+import threading
 import weakref
 
 import numpy as np
@@ -86,25 +88,37 @@ def _order(T: int, reverse: bool):
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
-def _memo(compute, F, g, out, inputs, params):
+def _memo(compute, F, g, out, inputs, params, k):
     """Every input's vjp comes from one pass of backpropagation through time: compute it
-    for the first input the engine asks about and hand out the rest from a one-entry cache
-    (keyed by the identity of the cotangent and the output, both held while cached)."""
-    c = _CACHE[0]
-    if c is not None and c[0] is g and c[1] is out and all(a is b for a, b in zip(c[2], inputs)):
-        return c[3]
-    res = compute(F, g, out, *inputs, **params)
-    _CACHE[0] = (g, out, inputs, res)
-    return res
+    for the first input the engine asks about and hand out the rest from a one-entry cache.
+
+    The cache knows the pass by the identity of the cotangent, the output and the inputs
+    (held through weak references, so it keeps nothing alive), and forgets each result
+    once handed out (a second backward through a retained graph brings a new cotangent)."""
+    c = getattr(_CACHE, "entry", None)
+    if c is not None and c[0]() is g and c[1]() is out and len(c[2]) == len(inputs) \
+            and all(r() is x for r, x in zip(c[2], inputs)) and c[3][k] is not None:
+        res = c[3]
+    else:
+        res = list(compute(F, g, out, *inputs, **params))
+        _CACHE.entry = (_ref(g), _ref(out), [_ref(x) for x in inputs], res)
+    value, res[k] = res[k], None
+    return value
 
 
-_CACHE = [None]
+def _ref(x):
+    try:
+        return weakref.ref(x)
+    except TypeError:  # None, Python scalars: compared by identity through a closure
+        return lambda: x
+
+
+_CACHE = threading.local()  # per thread: backward passes in two threads do not mix
 
 
 def _rule(compute, k):
     def rule(F, g, out, *inputs, **params):
-        res = _memo(compute, F, g, out, inputs, params)
-        return res[k]
+        return _memo(compute, F, g, out, inputs, params, k)
     return rule
 
 
@@ -180,13 +194,15 @@ _rnn_layer = Primitive(
 
 # ----------------------------------------------------------------------------- LSTM
 
-def _lstm_forward(xp, w, h0, c0, reverse):
+def _lstm_forward(xp, w, b, h0, c0, reverse):
     T, B, G = xp.shape
     H = G // 4
     dt = np.result_type(xp, w, h0, c0)
     out = np.empty((2 * T, B, H), dt)
-    acts = np.empty((T, B, G), dt)  # gate activations and tanh(c): kept for the backward pass
-    tcs = np.empty((T, B, H), dt)
+    if b is not None:
+        b = b.astype(dt, copy=False)
+    acts = _buffer((T, B, G), dt)  # gate activations and tanh(c): kept for the backward pass
+    tcs = _buffer((T, B, H), dt)
     # sigmoid(x) = 0.5 tanh(x/2) + 0.5 and tanh(x) = 1 tanh(x) + 0: one tanh for all gates
     scale = np.full(G, 0.5, dt)
     scale[2 * H:3 * H] = 1.0
@@ -198,6 +214,8 @@ def _lstm_forward(xp, w, h0, c0, reverse):
         z = acts[t]
         np.matmul(h, wt, out=z)
         z += xp[t]
+        if b is not None:
+            z += b
         z *= scale
         np.tanh(z, out=z)
         z *= scale
@@ -227,9 +245,25 @@ def _stashed(out: np.ndarray):
 
 
 _STASH: dict = {}
+_POOL: dict = {}
 
 
-def _lstm_grads_np(g, out, xp, w, h0, c0, reverse):
+def _buffer(shape: tuple, dtype) -> np.ndarray:
+    """A scratch array, reused from an earlier call when one of this shape is free: fresh
+    multi-megabyte arrays cost page faults on every call."""
+    free = _POOL.get((shape, dtype))
+    return free.pop() if free else np.empty(shape, dtype)
+
+
+def _release(*arrays: np.ndarray) -> None:
+    """Give scratch arrays back (nothing may use them afterwards); at most two per shape."""
+    for a in arrays:
+        free = _POOL.setdefault((a.shape, a.dtype), [])
+        if len(free) < 2:
+            free.append(a)
+
+
+def _lstm_grads_np(g, out, xp, w, b, h0, c0, reverse):
     """``_lstm_grads`` for the ordinary backward pass, in NumPy with preallocated buffers."""
     T, B, G = xp.shape
     H = G // 4
@@ -238,16 +272,18 @@ def _lstm_grads_np(g, out, xp, w, h0, c0, reverse):
     if saved is None:  # e.g. the forward ran with grad mode off: recompute (one matmul)
         hprev = np.concatenate([h0[None], Y[:-1]]) if not reverse else np.concatenate([Y[1:], h0[None]])
         z = xp + (hprev.reshape(T * B, H) @ w.T).reshape(T, B, G)
+        if b is not None:
+            z += b
         acts = np.tanh(z * 0.5) * 0.5 + 0.5
         acts[..., 2 * H:3 * H] = np.tanh(z[..., 2 * H:3 * H])
         tcs = np.tanh(C)
     else:
         acts, tcs = saved
-    dt = np.result_type(acts, g)
+    dt = acts.dtype
     i, f, gg, o = acts[..., :H], acts[..., H:2 * H], acts[..., 2 * H:3 * H], acts[..., 3 * H:]
     # the factors of the vjp that do not depend on the incoming gradient, for all steps:
     # dz_i, dz_f, dz_g = dc * k3[:, :, 0..2] and dz_o = dh * ko2; dc += dh * ko
-    k3 = np.empty((T, B, 3, H), dt)
+    k3 = _buffer((T, B, 3, H), dt)
     k = k3[:, :, 0]
     np.subtract(1, i, out=k)
     k *= i
@@ -265,13 +301,13 @@ def _lstm_grads_np(g, out, xp, w, h0, c0, reverse):
     np.multiply(gg, gg, out=k)
     np.subtract(1, k, out=k)
     k *= i
-    ko2 = np.subtract(1, o)
+    ko2 = np.subtract(1, o, out=_buffer((T, B, H), dt))
     ko2 *= o
     ko2 *= tcs
-    ko = np.multiply(tcs, tcs)
+    ko = np.multiply(tcs, tcs, out=_buffer((T, B, H), dt))
     np.subtract(1, ko, out=ko)
     ko *= o
-    dz = np.empty((T, B, 4, H), dt)
+    dz = np.empty((T, B, 4, H), np.result_type(dt, g))
     gy, gc = g[:T], g[T:]
     wt = np.ascontiguousarray(w.T)
     carry_h = carry_c = None
@@ -292,16 +328,23 @@ def _lstm_grads_np(g, out, xp, w, h0, c0, reverse):
         dw = dz[:-1].reshape(-1, G).T @ Y[1:].reshape(-1, H) + dz[-1].T @ h0
     else:
         dw = dz[1:].reshape(-1, G).T @ Y[:-1].reshape(-1, H) + dz[0].T @ h0
-    return dz, dw, np.ascontiguousarray(carry_h), carry_c
+    _release(k3, ko, ko2)
+    if saved is not None:  # used up: a second backward (retain_graph) recomputes them
+        _STASH.pop(id(out), None)
+        _release(acts, tcs)
+    db = None if b is None else dz.reshape(T * B, G).sum(0)
+    return dz, dw, db, np.ascontiguousarray(carry_h), carry_c
 
 
-def _lstm_acts(F, out, xp, w, h0, c0, reverse):
+def _lstm_acts(F, out, xp, w, b, h0, c0, reverse):
     T = int(xp.shape[0])
     H = int(w.shape[1])
     Y, C = out[:T], out[T:]
     hprev = _prev(F, Y, h0, reverse)
     cprev = _prev(F, C, c0, reverse)
     z = xp + _project(F, hprev, w)
+    if b is not None:
+        z = z + b
     i = _sig(z[..., :H])
     f = _sig(z[..., H:2 * H])
     gg = _tanh(z[..., 2 * H:3 * H])
@@ -309,12 +352,12 @@ def _lstm_acts(F, out, xp, w, h0, c0, reverse):
     return Y, C, hprev, cprev, i, f, gg, o, _tanh(C)
 
 
-def _lstm_grads(F, g, out, xp, w, h0, c0, reverse):
+def _lstm_grads(F, g, out, xp, w, b, h0, c0, reverse):
     if F is NP:
-        return _lstm_grads_np(g, out, xp, w, h0, c0, reverse)
+        return _lstm_grads_np(g, out, xp, w, b, h0, c0, reverse)
     T, B, G = (int(s) for s in xp.shape)
     H = G // 4
-    Y, C, hprev, cprev, i, f, gg, o, tc = _lstm_acts(F, out, xp, w, h0, c0, reverse)
+    Y, C, hprev, cprev, i, f, gg, o, tc = _lstm_acts(F, out, xp, w, b, h0, c0, reverse)
     ko = o * (1 - tc * tc)                                   # dc += dh * ko
     k3 = _cat(F, [F.reshape(gg * i * (1 - i), (T, B, 1, H)),  # dz_i, dz_f, dz_g = dc * k3
                   F.reshape(cprev * f * (1 - f), (T, B, 1, H)),
@@ -334,17 +377,21 @@ def _lstm_grads(F, g, out, xp, w, h0, c0, reverse):
         carry_h = F.matmul(dz, w)
         carry_c = dc * f[t]
     dz = _stack(F, dzs, (B, G))
-    return dz, _weight_grad(F, dz, hprev), carry_h, carry_c
+    db = None if b is None else F.sum(F.reshape(dz, (T * B, G)), 0)
+    return dz, _weight_grad(F, dz, hprev), db, carry_h, carry_c
 
 
-def _lstm_tangent(F, out, xp, w, h0, c0, reverse, txp=None, tw=None, th0=None, tc0=None):
+def _lstm_tangent(F, out, xp, w, b, h0, c0, reverse, txp=None, tw=None, tb=None, th0=None,
+                  tc0=None):
     T, B, G = (int(s) for s in xp.shape)
     H = G // 4
-    Y, C, hprev, cprev, i, f, gg, o, tc = _lstm_acts(F, out, xp, w, h0, c0, reverse)
+    Y, C, hprev, cprev, i, f, gg, o, tc = _lstm_acts(F, out, xp, w, b, h0, c0, reverse)
     base = txp
     if tw is not None:
         p = _project(F, hprev, tw)
         base = p if base is None else base + p
+    if tb is not None:
+        base = F.expand(tb, (T, B, G)) if base is None else base + tb
     dh, dc = th0, tc0
     hs = [None] * T
     cs = [None] * T
@@ -374,15 +421,15 @@ def _lstm_tangent(F, out, xp, w, h0, c0, reverse, txp=None, tw=None, th0=None, t
 
 
 def _lstm_jvp(which):
-    def rule(F, t, out, xp, w, h0, c0, reverse):
-        return _lstm_tangent(F, out, xp, w, h0, c0, reverse, **{which: t})
+    def rule(F, t, out, xp, w, b, h0, c0, reverse):
+        return _lstm_tangent(F, out, xp, w, b, h0, c0, reverse, **{which: t})
     return rule
 
 
 _lstm_layer = Primitive(
     "lstm_layer", _lstm_forward,
-    vjp=[_rule(_lstm_grads, k) for k in range(4)],
-    jvp=[_lstm_jvp(n) for n in ("txp", "tw", "th0", "tc0")],
+    vjp=[_rule(_lstm_grads, k) for k in range(5)],
+    jvp=[_lstm_jvp(n) for n in ("txp", "tw", "tb", "th0", "tc0")],
     save_out=True, node_name="LstmLayerBackward0")
 
 
