@@ -28,6 +28,21 @@ def _check_device(device) -> None:
         raise RuntimeError(f"chainrule runs on the CPU only; device {device!r} is not available")
 
 
+
+def _register_affine(module: Module, shape: tuple, affine: bool, bias: bool, dt) -> None:
+    """LayerNorm's and GroupNorm's ``weight`` (ones) and ``bias`` (zeros), or None placeholders."""
+    module.register_parameter("weight", Parameter(_cr.ones(*shape, dtype=dt)) if affine else None)
+    module.register_parameter("bias", Parameter(_cr.zeros(*shape, dtype=dt))
+                              if affine and bias else None)
+
+
+def _reset_affine(module: Module) -> None:
+    with _gm.no_grad():
+        if module.weight is not None:
+            module.weight.fill_(1)
+        if module.bias is not None:
+            module.bias.zero_()
+
 class _NormBase(Module):
     """Parameters and running statistics shared by batch and instance normalization."""
 
@@ -192,23 +207,11 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(_cr.ones(*self.normalized_shape, dtype=dt))
-            if bias:
-                self.bias = Parameter(_cr.zeros(*self.normalized_shape, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, self.normalized_shape, elementwise_affine, bias, dt)
 
     def reset_parameters(self) -> None:
         """Weight 1, bias 0."""
-        with _gm.no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1)
-            if self.bias is not None:
-                self.bias.zero_()
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return _F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -264,23 +267,11 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_cr.ones(num_channels, dtype=dt))
-            if bias:
-                self.bias = Parameter(_cr.zeros(num_channels, dtype=dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, (num_channels,), affine, bias, dt)
 
     def reset_parameters(self) -> None:
         """Weight 1, bias 0."""
-        with _gm.no_grad():
-            if self.weight is not None:
-                self.weight.fill_(1)
-            if self.bias is not None:
-                self.bias.zero_()
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return _F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
