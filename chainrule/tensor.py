@@ -411,23 +411,10 @@ class Tensor:
         return self
 
     # -------------------------------------------------------------- operators
-    def __add__(self, other):
-        return _ops.add(self, other)
-
-    def __radd__(self, other):
-        return _ops.add(self, other)  # addition commutes: keep the tensor first (fast path)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
-
+    # + - * (and their reflected forms) are bound straight to the op functions at the end
+    # of chainrule/ops/__init__.py: one Python call less on the hottest path of all.
     def __rsub__(self, other):
         return _ops.sub(other, self)
-
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other):
-        return _ops.mul(self, other)
 
     def __truediv__(self, other):
         return _ops.div(self, other)
@@ -468,17 +455,7 @@ class Tensor:
     def __abs__(self):
         return _ops.abs(self)
 
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
+    # __iadd__/__isub__/__imul__/__itruediv__ are the in-place methods (_tensor_methods.py)
 
     def __eq__(self, other):  # type: ignore[override]
         return _ops.eq(self, other)

@@ -39,6 +39,18 @@ def _as_sequence(x) -> tuple:
     return tuple(x)
 
 
+_NP = _TN = None
+
+
+def _namespaces():
+    """The NumPy and tensor rule namespaces (imported on first use: ops imports this module)."""
+    global _NP, _TN
+    if _NP is None:
+        from ..ops.primitive import NP, TN
+        _NP, _TN = NP, TN
+    return _NP, _TN
+
+
 def _root_grads(tensors: Sequence[Tensor], grad_tensors, create_graph: bool, who: str) -> list:
     """Check the outputs and build their starting gradients (``ones`` for scalars)."""
     grads = list(_as_sequence(grad_tensors)) if grad_tensors is not None else [None] * len(tensors)
@@ -94,6 +106,14 @@ def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,
 
     Same as ``torch.autograd.backward``; ``Tensor.backward`` calls this.
     """
+    if (grad_tensors is None and inputs is None and not create_graph and not SPECIAL.active
+            and type(tensors) is tuple and len(tensors) == 1):
+        t = tensors[0]  # the everyday loss.backward(): skip the general bookkeeping
+        if isinstance(t, Tensor) and t._requires_grad and t._data.size == 1:
+            g = np.empty(t._data.shape, t._data.dtype)
+            g.fill(1)
+            _run_plain(t, g, bool(retain_graph))
+            return
     tensors = _as_sequence(tensors)
     if not tensors:
         raise RuntimeError("backward: no tensors given")
@@ -191,7 +211,7 @@ def _needed_set(root_edges, targets: set) -> set:
 
 
 def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: bool) -> dict:
-    from ..ops.primitive import NP, TN  # (a cached import: ops is loaded by then)
+    NP, TN = _namespaces()
     # rules run on tensors when the pass is recorded, and also while forward-mode or vmap
     # is active, so that tangents and batching flow through the backward pass too
     tensor_mode = create_graph or SPECIAL.active > 0
@@ -315,6 +335,96 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
     finally:
         _STATE.enabled = prev_mode
     return captured
+
+
+def _run_plain(root: Tensor, g, retain_graph: bool) -> None:
+    """``_run`` for the everyday ``loss.backward()``: one root, NumPy rules, every leaf
+    accumulates. Same semantics as the general loop, minus the bookkeeping it does not need."""
+    node0 = root._grad_fn
+    if node0 is None:  # backward on a leaf
+        _leaf(root, g, {}, {}, True, None, False, set())
+        return
+    F = _NP if _NP is not None else _namespaces()[0]
+    deps: dict = {}
+    stack = [node0]
+    while stack:
+        for nxt in stack.pop().next_edges:
+            if nxt is None:
+                continue
+            if nxt in deps:
+                deps[nxt] += 1
+            else:
+                deps[nxt] = 1
+                if type(nxt) is Node:
+                    stack.append(nxt)
+    buffers = {node0: g}
+    ready = [node0]
+    stored = set()
+    prev_mode = _STATE.enabled
+    _STATE.enabled = False
+    ready_pop = ready.pop
+    ready_append = ready.append
+    buffers_pop = buffers.pop
+    try:
+        while ready:
+            node = ready_pop()
+            g = buffers_pop(node)
+            if type(node) is not Node:
+                if node._hooks:
+                    g = _run_hooks(node._hooks, g, False)
+                _accumulate(node, g, False, stored)
+                continue
+            if node.pre_hooks is not None:
+                g = _run_hooks(node.pre_hooks, g, False)
+            if node.retained is not None:
+                owner = node.retained()
+                if owner is not None and owner._grad_fn is node:
+                    _accumulate(owner, g, False, stored)
+            prim = node.prim
+            edges = node.next_edges
+            if node.saved is not None:
+                for box, v in node.saved_versions:
+                    if box[0] != v:
+                        _check_versions(node)
+                inputs = node.saved_data
+            elif node.freed:
+                raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
+            else:
+                inputs = (None,) * len(edges)
+            out = node.out_data
+            if out is not None and node.out_vbox[0]:
+                _raise_modified(node, None, out.shape, out.dtype, node.out_vbox[0], 0)
+            rules = prim.vjp
+            params = node.params
+            shapes = node.shapes
+            variadic = prim.variadic
+            i = -1
+            for nxt in edges:
+                i += 1
+                if nxt is None:
+                    continue
+                if variadic:
+                    gi = rules[0](F, g, out, *inputs, index=i, **params)
+                else:
+                    gi = rules[i](F, g, out, *inputs, **params)
+                if shapes is not None and gi.shape != shapes[i]:
+                    gi = F.sum_to(gi, shapes[i])
+                if nxt in buffers:
+                    buffers[nxt] = buffers[nxt] + gi
+                else:
+                    buffers[nxt] = gi
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if not left:
+                    ready_append(nxt)
+            if not retain_graph:
+                if node.saved is not None or out is not None:
+                    node.saved = node.saved_data = node.out_data = None
+                    node.freed = True
+                if params and "ctx" in params:
+                    _free(node)
+    finally:
+        _STATE.enabled = prev_mode
 
 
 def _leaf(leaf: Tensor, g, capture_pos, captured, accumulate, targets, tensor_mode, stored):

@@ -21,6 +21,19 @@ from .primitive import _fill_tensor_rules
 
 _fill_tensor_rules()
 
+
+def _bind_operators() -> None:
+    """``a + b``, ``a - b``, ``a * b`` call the op functions directly (no wrapper frame).
+    Addition and multiplication commute, so their reflected forms keep the tensor first."""
+    from ..tensor import Tensor
+    from .elementwise import _add_op, _sub_op, mul
+    Tensor.__add__ = Tensor.__radd__ = _add_op
+    Tensor.__sub__ = _sub_op
+    Tensor.__mul__ = Tensor.__rmul__ = mul
+
+
+_bind_operators()
+
 # Helpers the Tensor methods use that are not part of PyTorch's top-level namespace
 _INTERNAL = {"as_tensor_operand", "logical_op", "getitem", "setitem", "to_dtype", "sum_to"}
 
