@@ -9,10 +9,14 @@ from .graph import Node  # noqa: F401
 
 __all__ = ["forward_ad", "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "no_grad",
            "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled", "Node",
-           "GradientTape"]
+           "GradientTape", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled", "record_gradients", "explain"]
 
 _LAZY = {"forward_ad": None, "backward": "engine", "grad": "engine", "Function": "function",
-         "FunctionCtx": "function", "once_differentiable": "function", "GradientTape": "tape"}
+         "FunctionCtx": "function", "once_differentiable": "function", "GradientTape": "tape",
+         "detect_anomaly": "anomaly_mode", "set_detect_anomaly": "anomaly_mode",
+         "is_anomaly_enabled": "anomaly_mode", "is_anomaly_check_nan_enabled": "anomaly_mode",
+         "record_gradients": "recording", "explain": "explain"}
 
 
 def __getattr__(name: str):

@@ -41,6 +41,12 @@ def _as_sequence(x) -> tuple:
 
 _NP = _TN = None
 
+# Callables told about each step of a backward pass, as ``observer(node, grad, contributions)``
+# with ``contributions`` = [(input index, next edge, gradient sent to it), ...] (for a leaf
+# tensor: ``observer(leaf, total_grad, ())``). explain(), detect_anomaly() and
+# record_gradients() install one; with none installed the engine skips this bookkeeping.
+OBSERVERS: list = []
+
 
 def _namespaces():
     """The NumPy and tensor rule namespaces (imported on first use: ops imports this module)."""
@@ -107,7 +113,7 @@ def backward(tensors, grad_tensors=None, retain_graph: Optional[bool] = None,
     Same as ``torch.autograd.backward``; ``Tensor.backward`` calls this.
     """
     if (grad_tensors is None and inputs is None and not create_graph and not SPECIAL.active
-            and type(tensors) is tuple and len(tensors) == 1):
+            and not OBSERVERS and type(tensors) is tuple and len(tensors) == 1):
         t = tensors[0]  # the everyday loss.backward(): skip the general bookkeeping
         if isinstance(t, Tensor) and t._requires_grad and t._data.size == 1:
             g = np.empty(t._data.shape, t._data.dtype)
@@ -254,6 +260,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
             ready.append(e)
 
     stored = set()  # ids of arrays already given to some .grad in this pass
+    observers = tuple(OBSERVERS)
+    contributions = None
     prev_mode = _STATE.enabled
     _STATE.enabled = create_graph
     numpy_mode = not tensor_mode
@@ -265,7 +273,9 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
             node = ready_pop()
             g = buffers_pop(node)
             if type(node) is not Node:  # a leaf tensor
-                _leaf(node, g, capture_pos, captured, accumulate, targets, tensor_mode, stored)
+                g = _leaf(node, g, capture_pos, captured, accumulate, targets, tensor_mode, stored)
+                for observer in observers:
+                    observer(node, g, ())
                 continue
             if node.pre_hooks is not None:
                 g = _run_hooks(node.pre_hooks, g, tensor_mode)
@@ -305,6 +315,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
             params = node.params
             shapes = node.shapes
             variadic = prim.variadic
+            if observers:
+                contributions = []
             i = -1
             for nxt in edges:
                 i += 1
@@ -316,6 +328,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                     gi = rules[i](F, g, out, *inputs, **params)
                 if shapes is not None and gi.shape != shapes[i]:
                     gi = F.sum_to(gi, shapes[i])
+                if observers:
+                    contributions.append((i, nxt, gi))
                 if nxt in buffers:
                     buffers[nxt] = buffers[nxt] + gi
                 else:
@@ -324,6 +338,8 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                 deps[nxt] = left
                 if not left:
                     ready_append(nxt)
+            for observer in observers:
+                observer(node, g, contributions)
             if not retain_graph:
                 if saved is not None or out is not None:
                     node.saved = None

@@ -183,10 +183,13 @@ class Function:
                 SPECIAL.trace_hook(cls._primitive(), args, {"ctx": ctx, "cls": cls}, result)
             return result
         edges = tuple((a._grad_fn or a) if n else None for a, n in zip(args, needs))
-        node = Node(cls._primitive(), edges, {"ctx": ctx, "cls": cls})
-        node.shapes = None
+        node = Node(cls._primitive(), edges, {"ctx": ctx, "cls": cls},
+                    out_shape=out._data.shape, out_dtype=out._data.dtype)
         result = _wrap(out._data, True, node)
         result._vbox = out._vbox
+        from ..ops.primitive import _ANOMALY
+        if _ANOMALY.enabled:
+            _ANOMALY.record(node)
         if any(t is out for t in ctx._saved):  # the node only weakly: ctx -> node is a cycle
             import weakref
             ctx._saved_out = (out, weakref.ref(node))

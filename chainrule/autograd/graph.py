@@ -23,15 +23,17 @@ class Node:
     # Set for every node (see ops.primitive._record); the rarely used fields below are
     # class-level defaults, overridden in the instance __dict__ when set.
     __slots__ = ("prim", "next_edges", "params", "saved", "saved_data", "saved_versions",
-                 "out_data", "out_vbox", "shapes", "__dict__", "__weakref__")
+                 "out_data", "out_vbox", "shapes", "out_shape", "out_dtype", "__dict__",
+                 "__weakref__")
     pre_hooks = None   # hooks registered on the output tensor (non-leaf register_hook)
     retained = None    # weakref to the output tensor after retain_grad()
     freed = False      # saved values were released by a backward without retain_graph
     trace = None       # forward stack, recorded in anomaly-detection mode
     _tangent = None    # forward mode: the output's tangent, when the vjp reads the output
+    grad_output = None  # the gradient that reached this node, kept under record_gradients()
 
     def __init__(self, prim, next_edges, params, saved=None, saved_versions=None,
-                 out_data=None, out_vbox=None, shapes=None) -> None:
+                 out_data=None, out_vbox=None, shapes=None, out_shape=(), out_dtype=None) -> None:
         self.prim = prim
         self.next_edges = next_edges
         self.params = params
@@ -43,6 +45,8 @@ class Node:
         self.out_data = out_data
         self.out_vbox = out_vbox
         self.shapes = shapes
+        self.out_shape = out_shape
+        self.out_dtype = out_dtype
 
     # --- PyTorch's public face of a grad_fn -------------------------------------
     def name(self) -> str:

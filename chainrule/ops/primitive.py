@@ -121,6 +121,8 @@ def _apply_one_plain(prim: Primitive, x: Tensor, params: dict) -> Tensor:
         node.next_edges = (x._grad_fn or x,)
         node.params = params
         node.shapes = None
+        node.out_shape = out.shape
+        node.out_dtype = out.dtype
         if prim.save_inputs:
             node.saved = (x,)
             node.saved_data = (x._data,)
@@ -226,6 +228,8 @@ def apply_binary(prim: Primitive, a: Tensor, b) -> Tensor:
             node.saved_data = None
             node.saved_versions = None
         node.shapes = (a._data.shape, b._data.shape if b_is_t else ())
+        node.out_shape = out.shape
+        node.out_dtype = out.dtype
         if prim.save_out:
             node.out_data = out
             node.out_vbox = t._vbox
@@ -250,6 +254,8 @@ def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, param
     node.params = params
     node.shapes = tuple([x._data.shape if isinstance(x, Tensor) else () for x in inputs]) \
         if prim.broadcasts else None
+    node.out_shape = out.shape
+    node.out_dtype = out.dtype
     save = prim.save_inputs
     if save:
         saved = inputs if save is True else tuple(  # only some inputs are needed by the rules
@@ -336,13 +342,14 @@ def _mark_view(result: Tensor, base: Tensor) -> None:
 
 
 class _AnomalyState:
-    """Set by ``detect_anomaly``: each Node then keeps the stack of the call that made it."""
+    """Set by ``autograd.detect_anomaly``: each Node then keeps the stack of the call that
+    made it (see autograd/anomaly_mode.py)."""
     enabled = False
 
     @staticmethod
     def record(node: Node) -> None:
-        import traceback
-        node.trace = traceback.format_stack()[:-3]
+        from ..autograd.anomaly_mode import _forward_stack
+        node.trace = _forward_stack()
 
 
 _ANOMALY = _AnomalyState()
