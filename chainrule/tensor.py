@@ -66,6 +66,8 @@ class Tensor:
     _hooks = None         # gradient hooks of a leaf
     _retains_grad = False
     _tangent = None       # forward-mode tangent
+    _step_version = None  # a .grad's version when an optimizer last stepped with it
+    _stale_sum = False    # a backward added into this .grad after that step (see optim hints)
 
     # Let NumPy scalars on the left (np.float32(2) * t) defer to Tensor.__rmul__.
     __array_ufunc__ = None

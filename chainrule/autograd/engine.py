@@ -520,6 +520,8 @@ def _accumulate(t: Tensor, g, tensor_mode: bool, stored: set) -> None:
     else:
         acc = t._grad
         if acc._grad_fn is None and acc._data.flags.writeable:
+            if acc._step_version == acc._vbox[0]:  # adding onto a gradient already stepped with
+                acc._stale_sum = True              # (no zero_grad since): the optimizer hints
             np.add(acc._data, g, out=acc._data)
             acc._vbox[0] += 1
         else:

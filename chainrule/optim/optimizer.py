@@ -10,6 +10,7 @@ its version counter, as PyTorch's optimizers do.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections import defaultdict
 from copy import deepcopy
 from itertools import chain
@@ -17,7 +18,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import enable_grad, no_grad
-from ..tensor import Tensor
+from ..tensor import ChainruleHint, Tensor
 
 __all__ = ["Optimizer", "required", "ParamsT"]
 
@@ -38,12 +39,68 @@ required = _RequiredParameter()
 def _step_without_grad(step: _F) -> _F:
     """Run an optimizer's ``step`` under ``no_grad``: the update must not be recorded
     (the parameters are leaves that require grad, and in-place changes to them are
-    refused while recording)."""
+    refused while recording). Around it, the one-time hints about classic mistakes."""
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
+        closure = kwargs.get("closure", args[0] if args else None)
+        if self.hints and closure is None:
+            _hint_before_step(self)
         with no_grad():
-            return step(self, *args, **kwargs)
+            result = step(self, *args, **kwargs)
+        if self.hints:
+            _mark_stepped(self)
+        return result
     return wrapper  # type: ignore[return-value]
+
+
+def _param_label(group: Dict[str, Any], index: int, p: Tensor) -> str:
+    names = group.get("param_names")
+    return f"{names[index]} {list(p.shape)}" if names else f"shape {list(p.shape)}"
+
+
+def _hint_before_step(opt: "Optimizer") -> None:
+    """Warn (once per optimizer) about gradients summed across steps and unused parameters."""
+    stale, missing, with_grad = [], [], 0
+    for group in opt.param_groups:
+        for i, p in enumerate(group["params"]):
+            g = p._grad
+            if g is None:
+                if p._requires_grad:
+                    missing.append(_param_label(group, i, p))
+                continue
+            with_grad += 1
+            if g._stale_sum:
+                stale.append(_param_label(group, i, p))
+    if stale and "stale" not in opt._hinted:
+        opt._hinted.add("stale")
+        warnings.warn(
+            f"{type(opt).__name__}.step(): the gradients of {len(stale)} parameter(s) ("
+            f"{', '.join(stale[:3])}{', ...' if len(stale) > 3 else ''}) were added to by a "
+            "backward pass after the previous step() without zero_grad() in between: backward() "
+            "accumulates into .grad, so this step uses the old and the new gradient summed. Call "
+            "optimizer.zero_grad() before each loss.backward(). If you accumulate gradients on "
+            "purpose, turn this hint off with optimizer.hints = False (or "
+            "chainrule.optim.Optimizer.hints = False for all).", ChainruleHint, stacklevel=3)
+    if missing and with_grad and "unused" not in opt._hinted:
+        opt._hinted.add("unused")
+        warnings.warn(
+            f"{type(opt).__name__}.step(): {len(missing)} of {len(missing) + with_grad} parameters "
+            f"that require grad got no gradient ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}): the loss does not depend on them, so this "
+            "step leaves them unchanged. If that is intended (a branch not used this time, a frozen "
+            "part), ignore this; otherwise check that the forward pass uses them (autograd.grad("
+            "loss, params) would raise for them unless allow_unused=True). Turn this hint off with "
+            "optimizer.hints = False.", ChainruleHint, stacklevel=3)
+
+
+def _mark_stepped(opt: "Optimizer") -> None:
+    """Remember each gradient's version: a backward that adds to it later is noticed."""
+    for group in opt.param_groups:
+        for p in group["params"]:
+            g = p._grad
+            if g is not None:
+                g._step_version = g._vbox[0]
+                g._stale_sum = False
 
 
 def _eval_closure(closure: Optional[Callable[[], Any]]) -> Any:
@@ -93,7 +150,13 @@ class Optimizer:
         defaults: the default options.
     """
 
+    #: one-time hints about classic mistakes (gradients summed across steps because
+    #: zero_grad() was not called; parameters the loss does not depend on). Set to False
+    #: on an optimizer, or on the class for all of them, to turn them off.
+    hints: bool = True
+
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
+        self._hinted: set = set()
         self.defaults = defaults
         if isinstance(params, Tensor):
             raise TypeError(
