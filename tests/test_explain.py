@@ -106,3 +106,17 @@ def test_errors_are_clear():
         torch.autograd.explain(torch.tensor(1.0), w)
     with pytest.raises(TypeError, match="must be a Tensor"):
         torch.autograd.explain(1.0, w)
+
+
+def test_main_command_explain(tmp_path, capsys):
+    pytest.importorskip("graphviz")
+    from chainrule.__main__ import main
+    assert main(["--explain", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "w1.grad = -4800, b1.grad = -4800, w2.grad = -2640" in text
+    assert "after SGD(lr=0.005).step(): w1 = 34, b1 = 25, w2 = 33.2" in text
+    assert "matches the seed's numbers" in text
+    pictures = list(tmp_path.glob("seed004_graph.*"))
+    assert len(pictures) == 1
+    content = pictures[0].read_text()
+    assert "MulBackward0" in content and "w2" in content
