@@ -25,6 +25,7 @@ from . import autograd  # noqa: F401
 from . import nn  # noqa: F401
 from . import func  # noqa: F401  (grad, vjp, jvp, jacrev, jacfwd, hessian, ...)
 from . import optim  # noqa: F401  (SGD, Adam, ..., lr_scheduler)
+from . import viz  # noqa: F401  (draw: the recorded graph as a graphviz picture)
 from ._printing import set_printoptions, get_printoptions  # noqa: F401
 
 __version__ = "0.1.0"
