@@ -332,3 +332,14 @@ def test_repr_hand_written():
         "tensor([2., 4.], grad_fn=<MulBackward0>)"
     with cr.no_grad():
         assert repr(cr.tensor([1.0], requires_grad=True) * 2) == "tensor([2.])"
+
+
+def test_creation_accepts_size_keyword_like_pytorch():
+    import chainrule as cr
+    assert cr.randn(size=()).shape == ()
+    assert cr.zeros(size=(2, 3)).shape == (2, 3)
+    assert cr.ones(size=[4]).shape == (4,)
+    assert cr.rand(size=(1, 2)).shape == (1, 2)
+    assert cr.empty(size=(0,)).shape == (0,)
+    with pytest.raises(TypeError, match="give it once"):
+        cr.zeros(2, size=(2,))

@@ -90,7 +90,13 @@ def _check_device(device) -> None:
         raise RuntimeError(f"chainrule runs on the CPU only; device {device!r} is not available")
 
 
-def _size(size) -> tuple:
+def _size(size, size_kw=None) -> tuple:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or ``f(size=(2, 3))`` (PyTorch accepts all three)."""
+    if size_kw is not None:
+        if size:
+            raise TypeError(f"got the size both as arguments {list(size)} and as size={size_kw!r}; "
+                            "give it once")
+        size = (size_kw,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -110,19 +116,19 @@ def _float_dtype(dtype) -> np.dtype:
     return (_dt.as_dtype(dtype) if dtype is not None else _dt.get_default_dtype()).np_dtype
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.zeros(_size(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.zeros(_size(sizes, size), _float_dtype(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.ones(_size(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.ones(_size(sizes, size), _float_dtype(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     _check_device(device)
-    return _finish(np.empty(_size(size), _float_dtype(dtype)), requires_grad)
+    return _finish(np.empty(_size(sizes, size), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -247,18 +253,18 @@ def set_rng_state(state: dict) -> None:
     default_generator.set_state(state)
 
 
-def rand(*size, generator: Optional[Generator] = None, dtype=None, device=None,
+def rand(*sizes, size=None, generator: Optional[Generator] = None, dtype=None, device=None,
          requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
     _check_device(device)
-    return _finish(_rng(generator).random(_size(size)).astype(_float_dtype(dtype)), requires_grad)
+    return _finish(_rng(generator).random(_size(sizes, size)).astype(_float_dtype(dtype)), requires_grad)
 
 
-def randn(*size, generator: Optional[Generator] = None, dtype=None, device=None,
+def randn(*sizes, size=None, generator: Optional[Generator] = None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     _check_device(device)
-    return _finish(_rng(generator).standard_normal(_size(size)).astype(_float_dtype(dtype)),
+    return _finish(_rng(generator).standard_normal(_size(sizes, size)).astype(_float_dtype(dtype)),
                    requires_grad)
 
 
