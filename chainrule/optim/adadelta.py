@@ -5,8 +5,8 @@ from typing import Any, Callable, Optional, Union
 
 from .. import ops
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _eval_closure, _scalar_dtype, _step_without_grad,
-                        _to_scalar)
+from .optimizer import (Optimizer, ParamsT, _check_options, _eval_closure, _scalar_dtype,
+                        _step_without_grad, _to_scalar)
 
 __all__ = ["Adadelta"]
 
@@ -37,18 +37,11 @@ class Adadelta(Optimizer):
                  eps: float = 1e-6, weight_decay: float = 0, foreach: Optional[bool] = None, *,
                  capturable: bool = False, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_options("Adadelta", lr, {})
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError("Adadelta(differentiable=True) is not supported by chainrule")
+        _check_options("Adadelta", lr, {"epsilon value": eps, "weight_decay value": weight_decay},
+                       differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)

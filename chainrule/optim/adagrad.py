@@ -5,8 +5,8 @@ from typing import Any, Callable, Optional, Union
 
 from .. import ops
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _eval_closure, _scalar_dtype, _step_without_grad,
-                        _to_scalar)
+from .optimizer import (Optimizer, ParamsT, _check_options, _eval_closure, _scalar_dtype,
+                        _step_without_grad, _to_scalar)
 
 __all__ = ["Adagrad"]
 
@@ -38,20 +38,10 @@ class Adagrad(Optimizer):
                  eps: float = 1e-10, foreach: Optional[bool] = None, *,
                  maximize: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if differentiable:
-            raise NotImplementedError("Adagrad(differentiable=True) is not supported by chainrule")
+        _check_options("Adagrad", lr, {
+            "lr_decay value": lr_decay, "weight_decay value": weight_decay,
+            "initial_accumulator_value value": initial_accumulator_value, "epsilon value": eps},
+            differentiable)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)

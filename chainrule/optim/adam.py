@@ -5,8 +5,8 @@ from typing import Any, Callable, Optional, Tuple, Union
 
 from .. import ops
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _eval_closure, _scalar_dtype, _step_without_grad,
-                        _to_scalar)
+from .optimizer import (Optimizer, ParamsT, _check_options, _eval_closure, _scalar_dtype,
+                        _step_without_grad, _to_scalar)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -45,21 +45,12 @@ class Adam(Optimizer):
                  foreach: Optional[bool] = None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False,
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_options(type(self).__name__, lr, {"epsilon value": eps})
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if differentiable:
-            raise NotImplementedError(
-                f"{type(self).__name__}(differentiable=True) is not supported by chainrule")
+        _check_options(type(self).__name__, lr, {"weight_decay value": weight_decay}, differentiable)
         betas = (_to_scalar(betas[0]), _to_scalar(betas[1]))
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize, foreach=foreach, capturable=capturable,

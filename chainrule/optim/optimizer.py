@@ -112,6 +112,21 @@ def _eval_closure(closure: Optional[Callable[[], Any]]) -> Any:
         return closure()
 
 
+def _check_options(optimizer: str, lr: Any, non_negative: Dict[str, float],
+                   differentiable: bool = False) -> None:
+    """PyTorch's constructor checks, in its order and words: a one-element tensor ``lr``,
+    ``lr >= 0``, each ``{"epsilon value": eps, ...}`` entry >= 0, no ``differentiable``."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    for label, value in non_negative.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {label}: {value}")
+    if differentiable:
+        raise NotImplementedError(f"{optimizer}(differentiable=True) is not supported by chainrule")
+
+
 def _to_scalar(x: Any) -> Any:
     """A one-element tensor option (``lr=chainrule.tensor(0.1)``) as a Python number."""
     if isinstance(x, Tensor):

@@ -5,8 +5,8 @@ from typing import Any, Callable, Optional, Union
 
 from .. import ops
 from ..tensor import Tensor
-from .optimizer import (Optimizer, ParamsT, _eval_closure, _scalar_dtype, _step_without_grad,
-                        _to_scalar)
+from .optimizer import (Optimizer, ParamsT, _check_options, _eval_closure, _scalar_dtype,
+                        _step_without_grad, _to_scalar)
 
 __all__ = ["RMSprop"]
 
@@ -43,20 +43,9 @@ class RMSprop(Optimizer):
                  centered: bool = False, capturable: bool = False,
                  foreach: Optional[bool] = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
-        if differentiable:
-            raise NotImplementedError("RMSprop(differentiable=True) is not supported by chainrule")
+        _check_options("RMSprop", lr, {
+            "epsilon value": eps, "momentum value": momentum, "weight_decay value": weight_decay,
+            "alpha value": alpha}, differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)

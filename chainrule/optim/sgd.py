@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Union
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _eval_closure, _step_without_grad, _to_scalar
+from .optimizer import Optimizer, ParamsT, _check_options, _eval_closure, _step_without_grad, _to_scalar
 
 __all__ = ["SGD"]
 
@@ -40,18 +40,10 @@ class SGD(Optimizer):
                  nesterov: bool = False, *, maximize: bool = False,
                  foreach: Optional[bool] = None, differentiable: bool = False,
                  fused: Optional[bool] = None) -> None:
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_options("SGD", lr, {"momentum value": momentum, "weight_decay value": weight_decay})
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        if differentiable:
-            raise NotImplementedError("SGD(differentiable=True) is not supported by chainrule")
+        _check_options("SGD", lr, {}, differentiable)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach,
                         differentiable=differentiable, fused=fused)
