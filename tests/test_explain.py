@@ -120,3 +120,18 @@ def test_main_command_explain(tmp_path, capsys):
     assert len(pictures) == 1
     content = pictures[0].read_text()
     assert "MulBackward0" in content and "w2" in content
+
+
+def test_constant_operands_of_add_and_sub_are_recovered():
+    text, _, _ = _seed004()
+    assert "= y3 - 500 = -60    (SubBackward0)" in text
+    a = torch.tensor([1.0, 2.0], requires_grad=True)
+    s = a + torch.tensor([10.0, 20.0])   # s is named, so its value is known
+    out = s.sum()
+    buf = io.StringIO()
+    torch.autograd.explain(out, a, file=buf)
+    assert "s = a + tensor[2] norm 22.36 [10, 20] = tensor[2]" in buf.getvalue()
+    t = (a - torch.tensor([10.0, 20.0])).sum()  # the difference's value is unknown
+    buf = io.StringIO()
+    torch.autograd.explain(t, a, file=buf)
+    assert "t1 = a - (a constant)    (SubBackward0)" in buf.getvalue()

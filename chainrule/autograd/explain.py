@@ -134,8 +134,28 @@ def _operands(node: Node, namer: _Namer, max_values: int) -> list:
             names.append(namer.of(edge))
         else:
             saved = node.saved[i] if node.saved is not None and i < len(node.saved) else None
+            if saved is None:
+                saved = _recover_constant(node, i, namer)
             names.append(namer.constant(saved, max_values))
     return names
+
+
+def _recover_constant(node: Node, index: int, namer: _Namer):
+    """add and sub keep no inputs; their constant operand follows from the output and the
+    other operand (e.g. t = y - c gives c = y - t), when both values are known."""
+    op = node.prim.name
+    if op not in ("add", "sub") or len(node.next_edges) != 2:
+        return None
+    other = node.next_edges[1 - index]
+    out_value = namer.value_of(node)
+    if other is None or out_value is None:
+        return None
+    other_value = namer.value_of(other) if type(other) is Node else other._data
+    if other_value is None or np.shape(other_value) != np.shape(out_value):
+        return None  # broadcasting: the constant's own shape cannot be told
+    if op == "add":
+        return out_value - other_value
+    return other_value - out_value if index == 1 else out_value + other_value
 
 
 def _local(node: Node, index: int, F):
