@@ -66,6 +66,8 @@ class Tensor:
     _hooks = None         # gradient hooks of a leaf
     _retains_grad = False
     _tangent = None       # forward-mode tangent
+    _view_chain = None    # a differentiable view: ((primitive, params), ...) from its _base
+    _views = None         # a base: WeakSet of its differentiable views (to renew their grad_fn)
     _step_version = None  # a .grad's version when an optimizer last stepped with it
     _stale_sum = False    # a backward added into this .grad after that step (see optim hints)
 

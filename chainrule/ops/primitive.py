@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 import math
+import weakref
 
 import numpy as np
 
@@ -142,7 +143,7 @@ def _apply_one_plain(prim: Primitive, x: Tensor, params: dict) -> Tensor:
         t._requires_grad = False
         t._grad_fn = None
     if prim.view:
-        _mark_view(t, x)
+        _mark_view(t, x, prim, params)
     return t
 
 
@@ -167,7 +168,7 @@ def _apply_plain(prim: Primitive, inputs: tuple, params: dict) -> Tensor:
             return _record(prim, out, inputs, tuple(edges), params)
     result = _wrap(out)
     if prim.view and isinstance(inputs[0], Tensor):
-        _mark_view(result, inputs[0])
+        _mark_view(result, inputs[0], prim, params)
     return result
 
 
@@ -279,7 +280,7 @@ def _record(prim: Primitive, out: np.ndarray, inputs: tuple, edges: tuple, param
         node.out_data = None
         node.out_vbox = None
     if prim.view:
-        _mark_view(t, inputs[0])
+        _mark_view(t, inputs[0], prim, params)
     if _ANOMALY.enabled:
         _ANOMALY.record(node)
     return t
@@ -334,11 +335,28 @@ def _forward_error(prim: "Primitive", inputs, exc: Exception) -> Exception:
     return type(exc)(f"{prim.name}: {exc} (input shapes: {shapes})")
 
 
-def _mark_view(result: Tensor, base: Tensor) -> None:
-    """Views share memory and the version counter with their base."""
+def _mark_view(result: Tensor, base: Tensor, prim: "Primitive", params: dict) -> None:
+    """Views share memory and the version counter with their base.
+
+    A differentiable view (reshape, permute, basic indexing...) also remembers how it is
+    made from the base (``_view_chain``), and the base keeps a weak set of such views:
+    when an in-place operation rewrites the base's history, each view's ``grad_fn`` is
+    made again from the new history (see ops/inplace.py)."""
     if np.may_share_memory(result._data, base._data):
         result._vbox = base._vbox
-        result._base = base if base._base is None else base._base
+        root = base if base._base is None else base._base
+        result._base = root
+        if prim.vjp:
+            parent = base._view_chain if base._base is not None else ()
+            if parent is not None:
+                result._view_chain = parent + ((prim, params),)
+                # a leaf that requires grad cannot be changed in place while recording, so
+                # its views never need a new history: skip the bookkeeping for parameters
+                if _STATE.enabled and not (root._grad_fn is None and root._requires_grad):
+                    views = root._views
+                    if views is None:
+                        views = root._views = weakref.WeakSet()
+                    views.add(result)
 
 
 class _AnomalyState:
