@@ -1205,7 +1205,9 @@ def test_more_shape_and_reduction_variants(rng):
     check(lambda L, x: L.movedim(x, -1, 0), x)
 
 
-def test_einsum_diagonal_forward():
+def test_einsum_diagonal_forward_and_gradient():
     a = np.arange(9.0).reshape(3, 3)
-    check(lambda L, a: L.einsum("ii->i", a), a, requires_grad=[False])
-    check(lambda L, a: L.einsum("ii", a), a, requires_grad=[False])
+    check(lambda L, a: L.einsum("ii->i", a), a)
+    check(lambda L, a: L.einsum("ii", a), a)
+    b = np.arange(24.0).reshape(2, 3, 4) / 10
+    check(lambda L, b: L.einsum("iji->j", b[:, :2, :2]), b)

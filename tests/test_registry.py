@@ -219,6 +219,12 @@ CASES["einsum"] = [
          torch_fn=lambda t, a, b: t.einsum("ij,k->ik", a, b), name="summed-alone"),
     Case([("n", (2, 3)), ("n", (3,)), ("n", (3, 2))], {"ins": ("ij", "j", "jk"), "out_sub": "ik"},
          torch_fn=lambda t, a, b, c: t.einsum("ij,j,jk->ik", a, b, c), name="three"),
+    Case([("n", (3, 3))], {"ins": ("ii",), "out_sub": "i"},
+         torch_fn=lambda t, a: t.einsum("ii->i", a), name="diagonal"),
+    Case([("n", (3, 3)), ("n", (3, 2))], {"ins": ("ii", "ij"), "out_sub": "j"},
+         torch_fn=lambda t, a, b: t.einsum("ii,ij->j", a, b), name="trace-weighted"),
+    Case([("n", (2, 2, 3))], {"ins": ("iij",), "out_sub": ""},
+         torch_fn=lambda t, a: t.einsum("iij->", a), name="repeat-summed"),
 ]
 
 

@@ -200,16 +200,35 @@ def _einsum_forward(*ops, ins, out_sub):
 
 def _einsum_vjp(F, g, out, *ops, index, ins, out_sub):
     sub = ins[index]
-    if len(set(sub)) != len(sub):
-        raise NotImplementedError(
-            f"einsum: the gradient for operand {index} with a repeated subscript ({sub!r}, a "
-            "diagonal) is not supported; take the diagonal with diagonal() first")
+    shape = tuple(ops[index].shape)
     others = [o for j, o in enumerate(ops) if j != index]
-    other_subs = [s for j, s in enumerate(ins) if j != index]
+    other_subs = tuple(s for j, s in enumerate(ins) if j != index)
+    if len(set(sub)) == len(sub):
+        return _einsum_operand_grad(F, g, others, other_subs, out_sub, sub, shape)
+    # A repeated letter ("ii": a diagonal): take the gradient of the distinct letters, then
+    # put it back on the diagonal by multiplying with identity matrices, one per repeat.
+    used = set("".join(ins) + out_sub)
+    spare = iter(c for c in string.ascii_letters if c not in used)
+    distinct = "".join(dict.fromkeys(sub))
+    renamed, pairs, eyes = [], [], []
+    for c, n in zip(sub, shape):
+        if c in renamed:
+            fresh = next(spare)
+            renamed.append(fresh)
+            pairs.append(c + fresh)
+            eyes.append(F.lift(np.eye(n, dtype=F.value(g).dtype), g))
+        else:
+            renamed.append(c)
+    distinct_shape = tuple(shape[sub.index(c)] for c in distinct)
+    r = _einsum_operand_grad(F, g, others, other_subs, out_sub, distinct, distinct_shape)
+    return F.call("einsum", r, *eyes, ins=(distinct,) + tuple(pairs), out_sub="".join(renamed))
+
+
+def _einsum_operand_grad(F, g, others, other_subs, out_sub, sub, shape):
+    """The gradient for an operand whose subscripts ``sub`` are all different letters."""
     available = set(out_sub).union(*other_subs)
     kept = "".join(c for c in sub if c in available)
-    r = F.call("einsum", g, *others, ins=(out_sub,) + tuple(other_subs), out_sub=kept)
-    shape = tuple(ops[index].shape)
+    r = F.call("einsum", g, *others, ins=(out_sub,) + other_subs, out_sub=kept)
     if kept != sub:  # letters summed away inside this operand alone: broadcast them back
         r = F.reshape(r, tuple(shape[i] if c in kept else 1 for i, c in enumerate(sub)))
         r = F.expand(r, shape)
