@@ -418,7 +418,11 @@ class Tensor:
     # + - * (and their reflected forms) are bound straight to the op functions at the end
     # of chainrule/ops/__init__.py: one Python call less on the hottest path of all.
     def __rsub__(self, other):
-        return _ops.sub(other, self)
+        out = _ops.sub(other, self)  # PyTorch names `number - tensor` RsubBackward1
+        if out._grad_fn is not None and out._grad_fn is not self._grad_fn and not isinstance(
+                other, Tensor):
+            out._grad_fn.display_name = "RsubBackward1"
+        return out
 
     def __truediv__(self, other):
         return _ops.div(self, other)

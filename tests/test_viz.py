@@ -151,7 +151,7 @@ def test_mlp_gradient_summaries():
     b = model[2].bias.grad.numpy()
     assert d.boxes[d.box("2.bias")][2:] == [f"grad: [2] norm={np.linalg.norm(b):.4g}",
                                             f"  [{b[0]:.4g}, {b[1]:.4g}]"]
-    assert d.boxes[d.box("DivBackward0")][-1] == "grad: 1"  # the loss's own node
+    assert d.boxes[d.box("MseLossBackward0")][-1] == "grad: 1"  # the loss's own node
     # max_values=0: shape and norm only
     d0 = Dot(draw(loss, params=dict(model.named_parameters()), max_values=0).source)
     assert d0.boxes[d0.box("0.weight")][2:] == [f"grad: [3, 4] norm={np.linalg.norm(g):.4g}"]

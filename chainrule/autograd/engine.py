@@ -300,7 +300,7 @@ def _run(roots, retain_graph: bool, create_graph: bool, targets, accumulate: boo
                         _check_versions(node)
                 inputs = node.saved_data if numpy_mode else saved
             elif node.freed:
-                raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
+                raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
             else:
                 inputs = (None,) * len(edges)
             out = node.out_data
@@ -404,7 +404,7 @@ def _run_plain(root: Tensor, g, retain_graph: bool) -> None:
                         _check_versions(node)
                 inputs = node.saved_data
             elif node.freed:
-                raise RuntimeError(f"{prim.node_name}: {_FREED_MESSAGE}")
+                raise RuntimeError(f"{node.name()}: {_FREED_MESSAGE}")
             else:
                 inputs = (None,) * len(edges)
             out = node.out_data

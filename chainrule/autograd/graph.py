@@ -14,7 +14,7 @@ results (``split``, ``max(dim)``) are composed of single-output primitives.
 """
 from __future__ import annotations
 
-__all__ = ["Node", "AccumulateGrad"]
+__all__ = ["Node", "AccumulateGrad", "show_as"]
 
 
 class Node:
@@ -30,6 +30,7 @@ class Node:
     freed = False      # saved values were released by a backward without retain_graph
     trace = None       # forward stack, recorded in anomaly-detection mode
     _tangent = None    # forward mode: the output's tangent, when the vjp reads the output
+    display_name = None  # PyTorch's name for the composite op this node ends (see show_as)
     grad_output = None  # the gradient that reached this node, kept under record_gradients()
 
     def __init__(self, prim, next_edges, params, saved=None, saved_versions=None,
@@ -50,7 +51,8 @@ class Node:
 
     # --- PyTorch's public face of a grad_fn -------------------------------------
     def name(self) -> str:
-        return self.prim.node_name
+        """The grad_fn's name as PyTorch prints it, e.g. ``MulBackward0``."""
+        return self.display_name or self.prim.node_name
 
     @property
     def next_functions(self) -> tuple:
@@ -72,7 +74,17 @@ class Node:
         return RemovableHandle(self.pre_hooks, hook)
 
     def __repr__(self) -> str:
-        return f"<{self.prim.node_name} object at {id(self):#x}>"
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+def show_as(out, name: str, *inputs):
+    """Name the node that made ``out`` as PyTorch names the op (``MeanBackward0`` for a mean
+    composed of sum and div), so that printed tensors read as they do in PyTorch. Only a
+    node this call created is renamed (not one of its ``inputs``' nodes). Returns ``out``."""
+    fn = getattr(out, "_grad_fn", None)
+    if fn is not None and all(getattr(x, "_grad_fn", None) is not fn for x in inputs):
+        fn.display_name = name
+    return out
 
 
 class AccumulateGrad:

@@ -7,6 +7,7 @@ import numpy as np
 
 from .._special import SPECIAL
 from ..tensor import Tensor, _wrap
+from ..autograd.graph import show_as
 from .elementwise import exp, isfinite, sub, where
 from .reduce import amax, logsumexp
 
@@ -31,9 +32,9 @@ def log_softmax(input: Tensor, dim: Optional[int] = None, dtype=None) -> Tensor:
             m[~np.isfinite(m)] = 0
             m = _wrap(m)
     shifted = sub(input, m)
-    return sub(shifted, logsumexp(shifted, dim, keepdim=True))
+    return show_as(sub(shifted, logsumexp(shifted, dim, keepdim=True)), "LogSoftmaxBackward0", input)
 
 
 def softmax(input: Tensor, dim: Optional[int] = None, dtype=None) -> Tensor:
     """``exp(log_softmax(x, dim))``: probabilities along ``dim``."""
-    return exp(log_softmax(input, dim, dtype))
+    return show_as(exp(log_softmax(input, dim, dtype)), "SoftmaxBackward0", input)

@@ -491,7 +491,7 @@ _clamp = Primitive(
     # (a float times a bool mask is a float, in NumPy and in chainrule)
     vjp=[lambda F, g, out, x, min, max: g * _clamp_mask(F, x, min, max, g)],
     jvp=[lambda F, t, out, x, min, max: t * _clamp_mask(F, x, min, max, t)],
-    second_order=False)
+    second_order=False, node_name="ClampBackward1")  # PyTorch's name for number bounds
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._special import SPECIAL
+from ..autograd.graph import show_as
 from ..tensor import Tensor, _normalize_dim, _wrap
 from .primitive import Primitive, apply
 
@@ -263,6 +264,13 @@ def getitem(input: Tensor, index) -> Tensor:
     if not basic and out._vbox is input._vbox:  # advanced indexing copies: not a view
         out._vbox = [0]
         out._base = None
+    if basic and out._grad_fn is not None:  # PyTorch's names for x[i] and x[a:b]
+        ints = [i for i in idx if not isinstance(i, slice)]
+        if len(ints) == 1 and ints[0] is not None and ints[0] is not Ellipsis and all(
+                i == slice(None) for i in idx if isinstance(i, slice)):
+            show_as(out, "SelectBackward0", input)
+        elif all(isinstance(i, slice) for i in idx):
+            show_as(out, "SliceBackward0", input)
     return out
 
 
@@ -415,7 +423,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select(): Index is supposed to be a vector, got shape {list(idx.shape)}")
-    return getitem(input, (slice(None),) * d + (idx.reshape(-1),))
+    return show_as(getitem(input, (slice(None),) * d + (idx.reshape(-1),)), "IndexSelectBackward0",
+                   input)
 
 
 def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
@@ -432,7 +441,8 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
     elif input._data.dtype.kind == "f":
         value = float(value)
     out = where(mask if isinstance(mask, Tensor) else _wrap(m), value, input)
-    return out if out._data.dtype == input._data.dtype else out.to(input.dtype)
+    out = out if out._data.dtype == input._data.dtype else out.to(input.dtype)
+    return show_as(out, "MaskedFillBackward0", input)
 
 
 def masked_select(input: Tensor, mask: Tensor) -> Tensor:

@@ -6,6 +6,7 @@ import string
 
 import numpy as np
 
+from ..autograd.graph import show_as
 from ..tensor import Tensor
 from .elementwise import as_tensor_operand
 from .primitive import Primitive, apply, apply_binary
@@ -86,7 +87,10 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         raise TypeError("matmul: both operands must be tensors (use * to scale by a number)")
     _same_dtype("matmul", input, other)
-    return apply_binary(_matmul, input, other)
+    out = apply_binary(_matmul, input, other)
+    if other._data.ndim == 1 and input._data.ndim <= 2:  # PyTorch's names for these products
+        show_as(out, "DotBackward0" if input._data.ndim == 1 else "MvBackward0", input, other)
+    return out
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:

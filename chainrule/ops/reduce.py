@@ -9,6 +9,7 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.graph import show_as
 from ..tensor import Tensor, _normalize_dim, _wrap
 from .._special import SPECIAL
 from .primitive import Primitive, apply, apply_one
@@ -77,6 +78,8 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype=None) ->
         input = input.to(dtype)
     dims = _dims("sum", dim, input._data.ndim)
     out = apply(_sum, input, dims=dims, keepdim=keepdim, in_shape=input._data.shape)
+    if dims is not None:
+        show_as(out, "SumBackward1", input)  # PyTorch's name for a sum over dims
     return out if dtype is None else out.to(dtype)
 
 
@@ -103,7 +106,8 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False, *, dtype=None) -
     dims = _dims("mean", dim, input._data.ndim)
     n = _count(input._data.shape, dims)
     s = apply(_sum, input, dims=dims, keepdim=keepdim, in_shape=input._data.shape)
-    return s / n if n else s * float("nan")
+    out = s / n if n else s * float("nan")
+    return show_as(out, "MeanBackward0" if dim is None else "MeanBackward1", input)
 
 
 # ----------------------------------------------------------------------------- prod
@@ -233,8 +237,10 @@ def max(input: Tensor, dim=None, keepdim: bool = False, *, other=None):
         from .elementwise import maximum
         return maximum(input, dim)
     if dim is None:
-        return amax(input)
-    return _extreme_with_indices("max", input, dim, keepdim, _argmax)
+        return show_as(amax(input), "MaxBackward1", input)
+    values, indices = _extreme_with_indices("max", input, dim, keepdim, _argmax)
+    show_as(values, "MaxBackward0", input)
+    return _values_indices(values, indices)
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):
@@ -244,8 +250,10 @@ def min(input: Tensor, dim=None, keepdim: bool = False):
         from .elementwise import minimum
         return minimum(input, dim)
     if dim is None:
-        return amin(input)
-    return _extreme_with_indices("min", input, dim, keepdim, _argmin)
+        return show_as(amin(input), "MinBackward1", input)
+    values, indices = _extreme_with_indices("min", input, dim, keepdim, _argmin)
+    show_as(values, "MinBackward0", input)
+    return _values_indices(values, indices)
 
 
 def argmax(input: Tensor, dim: Optional[int] = None, keepdim: bool = False) -> Tensor:
@@ -283,14 +291,15 @@ def var(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None, keepdim
     diff = input - mu
     ss = sum(diff * diff, dims, keepdim=keepdim)
     denom = n - c
-    return ss / denom if denom > 0 else ss * float("nan")
+    return show_as(ss / denom if denom > 0 else ss * float("nan"), "VarBackward0", input)
 
 
 def std(input: Tensor, dim: Dim = None, unbiased: Optional[bool] = None, keepdim: bool = False,
         *, correction=None) -> Tensor:
     """Standard deviation: ``sqrt(var(...))``."""
     from .elementwise import sqrt
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    return show_as(sqrt(var(input, dim, unbiased, keepdim, correction=correction)),
+                   "StdBackward0", input)
 
 
 def var_mean(input: Tensor, dim: Dim = None, unbiased=None, keepdim: bool = False, *, correction=None):

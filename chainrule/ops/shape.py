@@ -7,6 +7,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from ..autograd.graph import show_as
 from ..tensor import Tensor, _normalize_dim, _wrap
 from .primitive import Primitive, apply, np_sum_to
 
@@ -172,7 +173,9 @@ def squeeze(input: Tensor, dim: Optional[Union[int, Sequence[int]]] = None) -> T
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         dims = {_normalize_dim(d, len(shp), "squeeze") for d in dims}
         new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-    return reshape(input, new)
+    kind = "SqueezeBackward0" if dim is None else (
+        "SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2")
+    return show_as(reshape(input, new), kind, input)
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
@@ -183,7 +186,7 @@ def unsqueeze(input: Tensor, dim: int) -> Tensor:
                          f"[{-nd - 1}, {nd}], but got {dim})")
     d = dim + nd + 1 if dim < 0 else dim
     shp = input._data.shape
-    return reshape(input, shp[:d] + (1,) + shp[d:])
+    return show_as(reshape(input, shp[:d] + (1,) + shp[d:]), "UnsqueezeBackward0", input)
 
 
 def permute(input: Tensor, *dims) -> Tensor:
@@ -208,7 +211,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     b = _normalize_dim(dim1, nd, "transpose")
     axes = list(range(nd))
     axes[a], axes[b] = axes[b], axes[a]
-    return apply(_permute, input, axes=tuple(axes))
+    return show_as(apply(_permute, input, axes=tuple(axes)), "TransposeBackward0", input)
 
 
 swapaxes = swapdims = transpose
@@ -219,7 +222,7 @@ def t(input: Tensor) -> Tensor:
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input._data.ndim}D; use transpose(dim0, dim1) or .mT")
-    return transpose(input, 0, -1) if input._data.ndim == 2 else input
+    return show_as(transpose(input, 0, -1), "TBackward0", input) if input._data.ndim == 2 else input
 
 
 def movedim(input: Tensor, source, destination) -> Tensor:
@@ -293,7 +296,7 @@ def repeat(input: Tensor, *repeats) -> Tensor:
     expanded = tuple(v for r, s in zip(reps, shp) for v in (r, s))
     out = reshape(input, interleaved)
     out = expand(out, expanded)
-    return reshape(out, tuple(r * s for r, s in zip(reps, shp)))
+    return show_as(reshape(out, tuple(r * s for r, s in zip(reps, shp))), "RepeatBackward0", input)
 
 
 def tile(input: Tensor, dims) -> Tensor:
@@ -357,7 +360,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise IndexError(f"stack: Dimension out of range (expected to be in range of "
                          f"[{-nd}, {nd - 1}], but got {dim})")
     d = dim + nd if dim < 0 else dim
-    return cat([unsqueeze(x, d) for x in tensors], d)
+    return show_as(cat([unsqueeze(x, d) for x in tensors], d), "StackBackward0", *tensors)
 
 
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
@@ -391,7 +394,9 @@ def split(tensor: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
         starts = np.cumsum([0] + sizes[:-1])
         bounds = [(int(s), int(s) + z) for s, z in zip(starts, sizes)]
     pre = (slice(None),) * d
-    return tuple(tensor[pre + (slice(a, b),)] for a, b in bounds)
+    name = "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer)) \
+        else "SplitWithSizesBackward0"
+    return tuple(show_as(tensor[pre + (slice(a, b),)], name, tensor) for a, b in bounds)
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
@@ -407,7 +412,8 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 def unbind(input: Tensor, dim: int = 0) -> tuple:
     d = _normalize_dim(dim, input._data.ndim, "unbind")
     pre = (slice(None),) * d
-    return tuple(input[pre + (i,)] for i in range(input._data.shape[d]))
+    return tuple(show_as(input[pre + (i,)], "UnbindBackward0", input)
+                 for i in range(input._data.shape[d]))
 
 
 def flip(input: Tensor, dims) -> Tensor:

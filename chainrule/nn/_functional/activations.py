@@ -14,6 +14,7 @@ from typing import Callable, Optional
 from ... import ops
 from ...ops.inplace import run_inplace
 from ...ops import activation as _act
+from ...autograd.graph import show_as
 from ...tensor import Tensor
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu", "selu_",
@@ -249,3 +250,28 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def tanhshrink(input: Tensor) -> Tensor:
     """``x - tanh(x)``."""
     return input - ops.tanh(input)
+
+
+# The grad_fn of each composed activation prints under PyTorch's name (GeluBackward0...).
+_TORCH_NODE_NAMES = {
+    "hardtanh": "HardtanhBackward0", "relu6": "HardtanhBackward0",
+    "leaky_relu": "LeakyReluBackward0", "elu": "EluBackward0", "selu": "EluBackward0",
+    "celu": "CeluBackward0", "gelu": "GeluBackward0", "silu": "SiluBackward0",
+    "softplus": "SoftplusBackward0", "mish": "MishBackward0",
+    "hardsigmoid": "HardsigmoidBackward0", "hardswish": "HardswishBackward0",
+    "logsigmoid": "LogSigmoidBackward0", "glu": "GluBackward0", "threshold": "ThresholdBackward0",
+    "softshrink": "SoftshrinkBackward0", "hardshrink": "HardshrinkBackward0",
+}
+
+
+def _shown_as(fn: Callable, node_name: str) -> Callable:
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(input, *args, **kwargs):
+        return show_as(fn(input, *args, **kwargs), node_name, input)
+    return wrapper
+
+
+for _name, _node_name in _TORCH_NODE_NAMES.items():
+    globals()[_name] = _shown_as(globals()[_name], _node_name)

@@ -11,6 +11,7 @@ also works under ``vmap`` with batched targets.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Optional
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from ... import ops
 from ..._special import SPECIAL
+from ...autograd.graph import show_as
 from ...ops.activation import log_softmax
 from ...tensor import Tensor
 from .activations import logsigmoid
@@ -47,6 +49,17 @@ def _resolve(size_average, reduce, reduction: str) -> str:
     if size_average is not None or reduce is not None:
         return _legacy_reduction(size_average, reduce)
     return reduction
+
+
+def _shown_as(node_name: str):
+    """The loss's grad_fn prints under PyTorch's name (``MseLossBackward0``) although the
+    loss is composed of several primitives."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(input, target, *args, **kwargs):
+            return show_as(fn(input, target, *args, **kwargs), node_name, input, target)
+        return wrapper
+    return decorate
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -89,6 +102,7 @@ def _weighted(op: str, loss: Tensor, input: Tensor, weight: Optional[Tensor], re
 
 # ----------------------------------------------------------------------------- regression
 
+@_shown_as("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
              reduce: Optional[bool] = None, reduction: str = "mean",
              weight: Optional[Tensor] = None) -> Tensor:
@@ -114,6 +128,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
     return _reduce(loss, reduction, "l1_loss")
 
 
+@_shown_as("SmoothL1LossBackward0")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
                    reduce: Optional[bool] = None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
@@ -132,6 +147,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] =
     return _reduce(loss, reduction, "smooth_l1_loss")
 
 
+@_shown_as("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Optional[Tensor] = None) -> Tensor:
     """``0.5 d**2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``."""
@@ -204,6 +220,7 @@ def _check_targets(op: str, input: Tensor, target: Tensor, ignore_index: int) ->
             raise IndexError(f"Target {int(t[bad].flat[0])} is out of bounds.")
 
 
+@_shown_as("NllLossBackward0")
 def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
              size_average: Optional[bool] = None, ignore_index: int = -100,
              reduce: Optional[bool] = None, reduction: str = "mean") -> Tensor:
@@ -303,7 +320,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     else:
         nll = loss
     if label_smoothing <= 0:
-        return nll
+        return show_as(nll, "NllLossBackward0", input, target)  # PyTorch's name here
     smooth = -ops.sum(logp * weight.reshape(bshape) if weight is not None else logp, class_dim)
     if _traced(target) or bool((target._data == ignore_index).any()):
         smooth = ops.where(target != ignore_index, smooth, 0.0)
@@ -314,6 +331,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
     return nll * (1.0 - label_smoothing) + smooth * (label_smoothing / n_classes)
 
 
+@_shown_as("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                          size_average: Optional[bool] = None, reduce: Optional[bool] = None,
                          reduction: str = "mean") -> Tensor:
@@ -337,6 +355,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
+@_shown_as("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                                      size_average: Optional[bool] = None,
                                      reduce: Optional[bool] = None, reduction: str = "mean",
