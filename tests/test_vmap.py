@@ -227,3 +227,24 @@ def test_gradient_through_per_example_gradients():
     w2 = w.detach().clone().requires_grad_()
     loop(lambda xi: grad(f)(w2, xi), x).pow(2).sum().backward()
     close(w.grad, w2.grad)
+
+
+def test_randomness_modes_as_in_pytorch():
+    import chainrule as cr
+    from chainrule.func import vmap
+    x = cr.ones(4, 3)
+
+    def noisy(row):
+        return row + cr.randn(3)
+
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(noisy)(x)                          # the default, as in PyTorch
+    with pytest.raises(RuntimeError, match="randomness error mode"):
+        vmap(lambda r: cr.nn.functional.dropout(r, 0.5, training=True))(x)
+    out = vmap(noisy, randomness="same")(x)     # one draw, shared by every example
+    assert np.allclose(out.numpy(), out.numpy()[0])
+    with pytest.raises(NotImplementedError, match="randomness='different' is not supported"):
+        vmap(noisy, randomness="different")
+    cr.randn(3)                                 # outside vmap: fine again
+    with pytest.raises(ValueError, match="randomness must be"):
+        vmap(noisy, randomness="sometimes")

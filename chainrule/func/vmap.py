@@ -192,7 +192,7 @@ def _leaf_dims(args: tuple, in_dims, who: str) -> list:
     return dims
 
 
-def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: str = "same",
+def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: str = "error",
          *, chunk_size: Optional[int] = None) -> Callable:
     """Vectorize ``func`` over a batch dimension of its inputs.
 
@@ -201,6 +201,9 @@ def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: 
         in_dims: for each positional argument, the dimension holding the batch, or None for
             an argument shared by every example (an int applies to all of them).
         out_dims: where the batch dimension goes in each output (int or one per output).
+        randomness: what random operations inside ``func`` do: ``'error'`` (the default, as
+            in PyTorch) raises; ``'same'`` gives every example the same random numbers;
+            ``'different'`` (a different draw per example) is not supported yet.
 
     Returns:
         A function taking batched arguments and returning batched results.
@@ -208,8 +211,10 @@ def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: 
     if randomness not in ("same", "error", "different"):
         raise ValueError(f"vmap: randomness must be 'same', 'error' or 'different', got {randomness!r}")
     if randomness == "different":
-        raise NotImplementedError("vmap: randomness='different' is not supported; random numbers "
-                                  "drawn inside the function are the same for every example")
+        raise NotImplementedError(
+            "vmap: randomness='different' is not supported: random numbers drawn inside the "
+            "function would be the same for every example. Draw them outside vmap with the batch "
+            "dimension and pass them in, or use randomness='same' if one draw for all is right")
 
     @functools.wraps(func)
     def batched(*args, **kwargs):
@@ -249,8 +254,14 @@ def vmap(func: Callable, in_dims: InDims = 0, out_dims: InDims = 0, randomness: 
             ex = apply(REGISTRY["getitem"], p, index=(0,), in_shape=p._data.shape, basic=True)
             input_vars[trace.new_var(ex)] = p
             examples.append(ex)
-        with _Tracing(trace):
-            out = func(*tree_unflatten(examples, spec), **kwargs)
+        from ..ops.creation import RANDOMNESS
+        prev_random = RANDOMNESS.error
+        RANDOMNESS.error = randomness == "error"
+        try:
+            with _Tracing(trace):
+                out = func(*tree_unflatten(examples, spec), **kwargs)
+        finally:
+            RANDOMNESS.error = prev_random
 
         out_leaves, out_spec = tree_flatten(out)
         for k, o in enumerate(out_leaves):

@@ -15,7 +15,7 @@ from typing import Optional, Tuple, Union
 import numpy as np
 
 from ..autograd import grad_mode as _gm
-from ..ops.creation import Generator, default_generator
+from ..ops.creation import Generator, _rng  # _rng knows vmap's randomness mode
 from ..ops.inplace import run_inplace
 from ..tensor import Tensor, _wrap
 
@@ -25,10 +25,6 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d", "sigmoid")
-
-
-def _rng(generator: Optional[Generator]) -> np.random.Generator:
-    return (generator or default_generator).rng
 
 
 def _write(tensor: Tensor, values: Union[np.ndarray, float], name: str) -> Tensor:

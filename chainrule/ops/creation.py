@@ -228,7 +228,22 @@ class Generator:
 default_generator = Generator()
 
 
+class _RandomnessMode:
+    """Set by ``vmap(..., randomness='error')`` while its function runs: drawing random
+    numbers there raises, as in PyTorch (each example would get the same numbers)."""
+    error = False
+
+
+RANDOMNESS = _RandomnessMode()
+
+
 def _rng(generator: Optional[Generator]) -> np.random.Generator:
+    """The NumPy generator behind ``generator`` (the default one when None)."""
+    if RANDOMNESS.error:
+        raise RuntimeError(
+            "vmap: called random operation while in randomness error mode. Please either use the "
+            "'same' or 'different' randomness flags on vmap or perform the randomness operation "
+            "out of vmap (in chainrule, 'same' gives every example the same random numbers).")
     return (generator or default_generator).rng
 
 

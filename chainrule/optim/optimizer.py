@@ -9,21 +9,156 @@ its version counter, as PyTorch's optimizers do.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import warnings
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
-from typing import Any, Callable, Dict, Iterable, List, Optional, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.graph import RemovableHandle
 from ..tensor import ChainruleHint, Tensor
 
-__all__ = ["Optimizer", "required", "ParamsT"]
+__all__ = ["Optimizer", "required", "ParamsT", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]]]
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+#: ``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``; ``args`` starts
+#: with the optimizer itself, as in PyTorch.
+OptimizerPreHook = Callable[["Optimizer", Tuple[Any, ...], Dict[str, Any]],
+                            Optional[Tuple[Tuple[Any, ...], Dict[str, Any]]]]
+#: ``hook(optimizer, args, kwargs) -> None``.
+OptimizerPostHook = Callable[["Optimizer", Tuple[Any, ...], Dict[str, Any]], None]
+
+# hooks run around the step of every optimizer, keyed by their handle's id (registration order)
+_global_optimizer_pre_hooks: "OrderedDict[int, OptimizerPreHook]" = OrderedDict()
+_global_optimizer_post_hooks: "OrderedDict[int, OptimizerPostHook]" = OrderedDict()
+_hook_ids = itertools.count()
+
+
+class _HookHandle(RemovableHandle):
+    """Removes a hook from an ordered hook table (PyTorch's ``RemovableHandle``: it has
+    an ``id``, ``remove()`` and works as a context manager)."""
+
+    __slots__ = ()
+
+    def __init__(self, table: "OrderedDict[int, Any]") -> None:
+        super().__init__(table, next(_hook_ids))  # type: ignore[arg-type]
+
+    @property
+    def id(self) -> int:
+        """The key of the hook in its table."""
+        return self._hook
+
+    def remove(self) -> None:
+        """Take the hook off (again: a no-op)."""
+        self._hooks.pop(self._hook, None)
+
+
+def _add_hook(table: "OrderedDict[int, Any]", hook: Callable[..., Any],
+              prepend: bool = False) -> _HookHandle:
+    handle = _HookHandle(table)
+    table[handle.id] = hook
+    if prepend:
+        table.move_to_end(handle.id, last=False)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook: OptimizerPreHook) -> RemovableHandle:
+    """Register a hook called before the ``step`` of every optimizer.
+
+    It is called as ``hook(optimizer, args, kwargs)``, where ``args`` are the positional
+    arguments of the step call, the optimizer first (``(optimizer, closure)`` for
+    ``opt.step(closure)``). It returns None, or a tuple ``(new_args, new_kwargs)`` that
+    the step (and the hooks after it) then get instead. Global pre-hooks run before the
+    optimizer's own.
+
+    Args:
+        hook: the function to call.
+
+    Returns:
+        a handle whose ``remove()`` unregisters the hook.
+    """
+    return _add_hook(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook: OptimizerPostHook) -> RemovableHandle:
+    """Register a hook called after the ``step`` of every optimizer, as
+    ``hook(optimizer, args, kwargs)`` (its return value is ignored). Global post-hooks
+    run after the optimizer's own.
+
+    Args:
+        hook: the function to call.
+
+    Returns:
+        a handle whose ``remove()`` unregisters the hook.
+    """
+    return _add_hook(_global_optimizer_post_hooks, hook)
+
+
+def _run_step_pre_hooks(opt: "Optimizer", step: Callable[..., Any], args: Tuple[Any, ...],
+                        kwargs: Dict[str, Any]) -> Tuple[Tuple[Any, ...], Dict[str, Any]]:
+    """Call the global, then the optimizer's own step pre-hooks; each may replace the
+    arguments the next one and the step get."""
+    for hook in chain(list(_global_optimizer_pre_hooks.values()),
+                      list(opt.__dict__.get("_optimizer_step_pre_hooks", {}).values())):
+        result = hook(opt, args, kwargs)
+        if result is not None:
+            if isinstance(result, tuple) and len(result) == 2:
+                args, kwargs = result
+            else:
+                raise RuntimeError(
+                    f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                    f"{result}.")
+    return args, kwargs
+
+
+def _run_step_post_hooks(opt: "Optimizer", args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> None:
+    """Call the optimizer's own, then the global step post-hooks."""
+    for hook in chain(list(opt.__dict__.get("_optimizer_step_post_hooks", {}).values()),
+                      list(_global_optimizer_post_hooks.values())):
+        hook(opt, args, kwargs)
+
+
+def _hooks_wanted(opt: "Optimizer") -> bool:
+    """Whether this call of ``step`` runs the step hooks: not when it is nested in a
+    step of the same optimizer (a subclass's ``step`` calling ``super().step()``), so
+    that each hook runs once per step."""
+    return not opt.__dict__.get("_in_step", False)
+
+
+@contextlib.contextmanager
+def _stepping(opt: "Optimizer") -> Iterator[None]:
+    """Mark ``opt`` as inside its step (restoring the previous mark: steps can nest)."""
+    before = opt.__dict__.get("_in_step", False)
+    opt._in_step = True
+    try:
+        yield
+    finally:
+        opt._in_step = before
+
+
+def _hooked_step(step: _F) -> _F:
+    """Wrap the ``step`` of an ``Optimizer`` subclass written outside chainrule so that
+    it runs the step hooks too (PyTorch patches every optimizer class on first use)."""
+    @functools.wraps(step)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        self = args[0]
+        if not _hooks_wanted(self):
+            return step(*args, **kwargs)
+        args, kwargs = _run_step_pre_hooks(self, step, args, kwargs)
+        with _stepping(args[0]):
+            result = step(*args, **kwargs)
+        _run_step_post_hooks(self, args, kwargs)
+        return result
+    wrapper._runs_step_hooks = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 class _RequiredParameter:
@@ -39,17 +174,27 @@ required = _RequiredParameter()
 def _step_without_grad(step: _F) -> _F:
     """Run an optimizer's ``step`` under ``no_grad``: the update must not be recorded
     (the parameters are leaves that require grad, and in-place changes to them are
-    refused while recording). Around it, the one-time hints about classic mistakes."""
+    refused while recording). Around it, the one-time hints about classic mistakes, and
+    outside those the step pre- and post-hooks (in the caller's grad mode, as in
+    PyTorch, where the hooks wrap the already no-grad step)."""
     @functools.wraps(step)
-    def wrapper(self, *args, **kwargs):
-        closure = kwargs.get("closure", args[0] if args else None)
-        if self.hints and closure is None:
-            _hint_before_step(self)
-        with no_grad():
-            result = step(self, *args, **kwargs)
-        if self.hints:
-            _mark_stepped(self)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        self = args[0]
+        hooked = _hooks_wanted(self)
+        if hooked:
+            args, kwargs = _run_step_pre_hooks(self, step, args, kwargs)
+        opt = args[0]  # a pre-hook may hand over new arguments, in principle even a new self
+        closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
+        if opt.hints and closure is None:
+            _hint_before_step(opt)  # called from here: its stacklevel points at the user
+        with _stepping(opt), no_grad():
+            result = step(*args, **kwargs)
+        if opt.hints:
+            _mark_stepped(opt)
+        if hooked:
+            _run_step_post_hooks(self, args, kwargs)
         return result
+    wrapper._runs_step_hooks = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 
@@ -173,6 +318,8 @@ class Optimizer:
     def __init__(self, params: ParamsT, defaults: Dict[str, Any]) -> None:
         self._hinted: set = set()
         self.defaults = defaults
+        self._init_hook_tables()
+        self._patch_step_function()
         if isinstance(params, Tensor):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of Tensors or "
@@ -188,6 +335,121 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+
+    def _init_hook_tables(self) -> None:
+        """Empty hook tables (kept if already there: ``__setstate__`` calls this too)."""
+        for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+                     "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+                     "_optimizer_load_state_dict_pre_hooks",
+                     "_optimizer_load_state_dict_post_hooks"):
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+
+    def _patch_step_function(self) -> None:
+        """Make the step hooks run for a subclass whose ``step`` does not already run them
+        (one written outside chainrule, decorated with ``no_grad``, say). As in PyTorch,
+        the class's ``step`` is wrapped, once."""
+        cls = type(self)
+        step = cls.step
+        if step is not Optimizer.step and not getattr(step, "_runs_step_hooks", False):
+            cls.step = _hooked_step(step)  # type: ignore[method-assign]
+
+    # ------------------------------------------------------------------- hooks
+    def register_step_pre_hook(self, hook: OptimizerPreHook) -> RemovableHandle:
+        """Register a hook called before each :meth:`step` of this optimizer.
+
+        It is called as ``hook(optimizer, args, kwargs)``, where ``args`` are the step's
+        positional arguments with the optimizer first (``(optimizer, closure)`` for
+        ``opt.step(closure)``), and returns None or ``(new_args, new_kwargs)``, which the
+        later hooks and the step itself then get. Global pre-hooks
+        (:func:`register_optimizer_step_pre_hook`) run first. The hooks run once per
+        step, in the caller's grad mode (the update itself runs under ``no_grad``).
+
+        Args:
+            hook: the function to call.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: OptimizerPostHook) -> RemovableHandle:
+        """Register a hook called after each :meth:`step` of this optimizer, as
+        ``hook(optimizer, args, kwargs)`` with the arguments the step got (after any
+        pre-hook replaced them); its return value is ignored. Runs before the global
+        post-hooks (:func:`register_optimizer_step_post_hook`).
+
+        Args:
+            hook: the function to call.
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook: Callable[["Optimizer"], None],
+                                     prepend: bool = False) -> RemovableHandle:
+        """Register a hook called as ``hook(optimizer)`` at the start of :meth:`state_dict`.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the pre-hooks already registered, rather than after
+                them (default False).
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(
+            self, hook: Callable[["Optimizer", Dict[str, Any]], Optional[Dict[str, Any]]],
+            prepend: bool = False) -> RemovableHandle:
+        """Register a hook called as ``hook(optimizer, state_dict)`` at the end of
+        :meth:`state_dict`. It may change ``state_dict`` in place, or return a new dict,
+        which is then what the later hooks get and ``state_dict()`` returns.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the post-hooks already registered, rather than after
+                them (default False).
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(
+            self, hook: Callable[["Optimizer", Dict[str, Any]], Optional[Dict[str, Any]]],
+            prepend: bool = False) -> RemovableHandle:
+        """Register a hook called as ``hook(optimizer, state_dict)`` at the start of
+        :meth:`load_state_dict`. ``state_dict`` is a shallow copy of the dict given to
+        ``load_state_dict``; the hook may change it in place or return a new dict, which
+        is then what is loaded (a way to adapt checkpoints, by ``param_names`` say).
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the pre-hooks already registered, rather than after
+                them (default False).
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable[["Optimizer"], None],
+                                           prepend: bool = False) -> RemovableHandle:
+        """Register a hook called as ``hook(optimizer)`` once :meth:`load_state_dict` has
+        loaded the state.
+
+        Args:
+            hook: the function to call.
+            prepend: run it before the post-hooks already registered, rather than after
+                them (default False).
+
+        Returns:
+            a handle whose ``remove()`` unregisters the hook.
+        """
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     # ------------------------------------------------------------------ groups
     def add_param_group(self, param_group: Dict[str, Any]) -> None:
@@ -305,7 +567,13 @@ class Optimizer:
         Parameters are referred to by their position across all groups (the tensors
         themselves are not saved). As in PyTorch, the state tensors are the live ones,
         not copies: save or ``copy.deepcopy`` the dict before stepping on.
+
+        The hooks of :meth:`register_state_dict_pre_hook` run first, those of
+        :meth:`register_state_dict_post_hook` on the finished dict.
         """
+        for pre_hook in list(self._optimizer_state_dict_pre_hooks.values()):
+            pre_hook(self)
+
         param_mappings: Dict[int, int] = {}
         start_index = 0
 
@@ -321,7 +589,12 @@ class Optimizer:
         param_groups = [pack_group(g) for g in self.param_groups]
         packed_state = {(param_mappings[id(k)] if isinstance(k, Tensor) else k): v
                         for k, v in self.state.items()}
-        return {"state": packed_state, "param_groups": param_groups}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for post_hook in list(self._optimizer_state_dict_post_hooks.values()):
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
         """Load state saved by :meth:`state_dict` (of an optimizer of the same kind, over
@@ -330,7 +603,17 @@ class Optimizer:
         Floating-point state tensors are converted to their parameter's dtype, except
         ``'step'``; tensors are copied, so the loaded optimizer never shares buffers with
         ``state_dict``. Group options (``lr``, ...) are taken from ``state_dict``.
+
+        The hooks of :meth:`register_load_state_dict_pre_hook` get (and may replace) a
+        shallow copy of ``state_dict`` first; those of
+        :meth:`register_load_state_dict_post_hook` run once it is loaded.
         """
+        if isinstance(state_dict, dict):
+            state_dict = state_dict.copy()  # shallow: the hooks must not change the caller's
+        for pre_hook in list(self._optimizer_load_state_dict_pre_hooks.values()):
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         if not isinstance(state_dict, dict) or "param_groups" not in state_dict \
                 or "state" not in state_dict:
             raise ValueError(
@@ -382,6 +665,8 @@ class Optimizer:
         self.state = state
         self.param_groups = new_groups
         self._restore_defaults()
+        for post_hook in list(self._optimizer_load_state_dict_post_hooks.values()):
+            post_hook(self)
 
     def _restore_defaults(self) -> None:
         """Give loaded groups any option they lack (a state dict from an older version)."""
@@ -391,10 +676,14 @@ class Optimizer:
                     group.setdefault(name, default)
 
     def __getstate__(self) -> Dict[str, Any]:
+        # hooks are not saved (PyTorch's choice: they are often closures or lambdas)
         return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("_hinted", set())
+        self._init_hook_tables()
+        self._patch_step_function()
 
     def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
