@@ -248,3 +248,15 @@ def test_randomness_modes_as_in_pytorch():
     cr.randn(3)                                 # outside vmap: fine again
     with pytest.raises(ValueError, match="randomness must be"):
         vmap(noisy, randomness="sometimes")
+
+
+def test_public_names_are_not_shadowed_by_their_submodules():
+    import importlib
+    import types
+    import chainrule as cr
+    for mod in ("chainrule.func.vmap", "chainrule.autograd.explanation",
+                "chainrule.autograd.anomaly_mode", "chainrule.autograd.recording"):
+        importlib.import_module(mod)
+    from chainrule.func import vmap as v
+    assert callable(v) and not isinstance(v, types.ModuleType)
+    assert callable(cr.autograd.explain) and callable(cr.autograd.detect_anomaly)

@@ -16,7 +16,7 @@ _LAZY = {"forward_ad": None, "backward": "engine", "grad": "engine", "Function":
          "FunctionCtx": "function", "once_differentiable": "function", "GradientTape": "tape",
          "detect_anomaly": "anomaly_mode", "set_detect_anomaly": "anomaly_mode",
          "is_anomaly_enabled": "anomaly_mode", "is_anomaly_check_nan_enabled": "anomaly_mode",
-         "record_gradients": "recording", "explain": "explain"}
+         "record_gradients": "recording", "explain": "explanation"}
 
 
 def __getattr__(name: str):

@@ -10,17 +10,9 @@ from ._pytree import tree_flatten, tree_unflatten, tree_map  # noqa: F401
 from .transforms import (grad, value_and_grad, grad_and_value, vjp, jvp, jacrev,  # noqa: F401
                          jacfwd, hessian, linearize, jacobian)
 
+# (imported here, not lazily: importing the submodule .vmap on first use would also bind the
+# name ``vmap`` in this package to that module, shadowing the function)
+from .vmap import vmap  # noqa: E402,F401
+
 __all__ = ["grad", "value_and_grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd",
-           "hessian", "linearize", "jacobian", "tree_flatten", "tree_unflatten", "tree_map"]
-
-import importlib.util as _ilu  # noqa: E402
-if _ilu.find_spec(f"{__name__}.vmap") is not None:
-    __all__.append("vmap")
-
-
-def __getattr__(name: str):
-    if name == "vmap":  # written in .vmap; loaded on first use
-        from .vmap import vmap
-        globals()["vmap"] = vmap
-        return vmap
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+           "hessian", "linearize", "jacobian", "vmap", "tree_flatten", "tree_unflatten", "tree_map"]
