@@ -13,6 +13,7 @@ from .sparse import Embedding  # noqa: F401
 from .conv import (Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool1d,  # noqa: F401
                    MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d)
 from .linear import Linear, Bilinear  # noqa: F401
+from .padding import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa: F401

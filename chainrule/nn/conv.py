@@ -7,6 +7,7 @@ from typing import Optional, Tuple, Union
 from .. import dtypes as _dt
 from ..ops import conv as _conv
 from ..ops.creation import empty
+from ..ops.shape import pad as _pad
 from ..tensor import Tensor
 from . import init
 from .module import Module
@@ -20,6 +21,9 @@ IntOrTuple = Union[int, Tuple[int, ...]]
 
 def _ntuple(value, n: int) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,) * n
+
+
+_PADDING_MODES = {"zeros", "reflect", "replicate", "circular"}
 
 
 class _ConvNd(Module):
@@ -40,9 +44,11 @@ class _ConvNd(Module):
             raise ValueError("in_channels must be divisible by groups")
         if out_channels % groups:
             raise ValueError("out_channels must be divisible by groups")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{type(self).__name__}: padding_mode={padding_mode!r} is not "
-                                      "supported yet; only 'zeros'")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {_PADDING_MODES}, but got "
+                             f"padding_mode='{padding_mode}'")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         n = self._n
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _ntuple(kernel_size, n)
@@ -52,6 +58,15 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
+        # for the other modes: F.pad's widths (last dimension first), then a padding-0 conv
+        if isinstance(self.padding, str):
+            total = [d * (k - 1) if self.padding == "same" else 0
+                     for d, k in zip(self.dilation, self.kernel_size)]
+            self._reversed_padding_repeated_twice = tuple(
+                w for t in reversed(total) for w in (t // 2, t - t // 2))
+        else:
+            self._reversed_padding_repeated_twice = tuple(
+                p for p in reversed(self.padding) for _ in range(2))
         dt = _dt.as_dtype(dtype) if dtype is not None else None
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size
@@ -83,7 +98,16 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+    def _padded(self, input: Tensor) -> tuple:
+        """(input, padding) for the convolution: padded here for the non-zero modes."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        return (_pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode),
+                (0,) * self._n)
 
 
 class Conv2d(_ConvNd):
@@ -92,7 +116,8 @@ class Conv2d(_ConvNd):
     _n = 2
 
     def forward(self, input: Tensor) -> Tensor:
-        return _conv.conv2d(input, self.weight, self.bias, self.stride, self.padding,
+        input, padding = self._padded(input)
+        return _conv.conv2d(input, self.weight, self.bias, self.stride, padding,
                             self.dilation, self.groups)
 
 
@@ -102,7 +127,8 @@ class Conv1d(_ConvNd):
     _n = 1
 
     def forward(self, input: Tensor) -> Tensor:
-        return _conv.conv1d(input, self.weight, self.bias, self.stride, self.padding,
+        input, padding = self._padded(input)
+        return _conv.conv1d(input, self.weight, self.bias, self.stride, padding,
                             self.dilation, self.groups)
 
 

@@ -437,11 +437,66 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
     return apply(_roll, input, shifts=shifts, dims=dims)
 
 
+_PAD_NAMES = {"reflect": "ReflectionPad{}DBackward0", "replicate": "ReplicationPad{}DBackward0"}
+
+
+def _pad_indices(n: int, lo: int, hi: int, mode: str) -> np.ndarray:
+    """For each position of the padded dimension, the source position it copies."""
+    i = np.arange(-lo, n + hi)
+    if mode == "replicate":
+        return np.clip(i, 0, n - 1)
+    if mode == "circular":
+        return np.mod(i, n)
+    return np.where(i < 0, -i, np.where(i >= n, 2 * (n - 1) - i, i))  # reflect
+
+
+def _pad_by_index(input: Tensor, pad: list, mode: str) -> Tensor:
+    """reflect / replicate / circular: the last len(pad)//2 dimensions of a batched or
+    unbatched input, by indexing (the gradient adds up where a value was copied)."""
+    from .index import index_select
+    k = len(pad) // 2
+    nd = input._data.ndim
+    if len(pad) % 2 or not 1 <= k <= 3 or nd not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of a batched or unbatched "
+            f"input: got {len(pad)} pad values for an input of shape {list(input.shape)}. Only 2D, "
+            "3D, 4D, 5D padding with non-constant padding are supported for now")
+    out = input
+    for j in range(k):
+        d = nd - 1 - j
+        lo, hi = int(pad[2 * j]), int(pad[2 * j + 1])
+        n = input._data.shape[d]
+        if lo < 0 or hi < 0:
+            raise RuntimeError(f"pad: negative padding ({lo}, {hi}) is not supported with mode "
+                               f"{mode!r}; crop with slicing first")
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise RuntimeError(
+                f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input.shape)}")
+        if mode == "circular" and (lo > n or hi > n):
+            raise RuntimeError(f"Padding value causes wrapping around more than once: padding "
+                               f"({lo}, {hi}) at dimension {d} of size {n}")
+        if n == 0 and (lo or hi):
+            raise RuntimeError(f"pad: cannot pad an empty dimension ({d}) with mode {mode!r}")
+        if lo or hi:
+            out = index_select(out, d, _pad_indices(n, lo, hi, mode))
+    if mode in _PAD_NAMES and out is not input:
+        show_as(out, _PAD_NAMES[mode].format(k), input)
+    return out
+
+
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad with a constant. ``pad`` lists (left, right) widths from the LAST dimension backwards,
-    as in ``torch.nn.functional.pad``; negative widths crop."""
+    """Pad ``input``. ``pad`` lists (left, right) widths from the LAST dimension backwards, as in
+    ``torch.nn.functional.pad``. ``mode='constant'`` fills with ``value`` (negative widths
+    crop); ``'reflect'``, ``'replicate'`` and ``'circular'`` copy values from inside the
+    tensor (mirrored without the edge, the edge repeated, or wrapped around)."""
+    if mode in ("reflect", "replicate", "circular"):
+        if value not in (None, 0, 0.0):
+            raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        return _pad_by_index(input, list(pad), mode)
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported yet; only 'constant'")
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; use 'constant', "
+                                  "'reflect', 'replicate' or 'circular'")
     pad = list(pad)
     if len(pad) % 2 or len(pad) // 2 > input._data.ndim:
         raise RuntimeError(f"pad: padding length must be even and at most 2 * ndim "
