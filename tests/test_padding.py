@@ -83,3 +83,34 @@ def test_conv1d_padding_mode_and_errors():
         cr.nn.Conv2d(1, 1, 3, padding_mode="mirror")
     with pytest.raises(ValueError, match='Only "zeros" padding mode is supported for ConvTranspose2d'):
         cr.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
+
+
+# ----------------------------------------------------------------------------- adaptive max pool
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 7, 5), (3, 2)), ((2, 3, 8, 6), 2), ((3, 5, 4), (1, 1)),
+                                        ((1, 2, 6, 9), (None, 4)), ((2, 2, 5, 5), 5)])
+def test_adaptive_max_pool2d_matches_pytorch(shape, size):
+    yc, yt = _compare(lambda x: cr.nn.functional.adaptive_max_pool2d(x, size),
+                      lambda x: torch.nn.functional.adaptive_max_pool2d(x, size), shape)
+    a = np.random.default_rng(0).standard_normal(shape)
+    _, ic = cr.nn.AdaptiveMaxPool2d(size, return_indices=True)(cr.tensor(a))
+    _, it = torch.nn.AdaptiveMaxPool2d(size, return_indices=True)(torch.tensor(a))
+    np.testing.assert_array_equal(ic.numpy(), it.numpy())
+    assert repr(cr.nn.AdaptiveMaxPool2d(size)) == repr(torch.nn.AdaptiveMaxPool2d(size))
+
+
+@pytest.mark.parametrize("shape,size", [((2, 3, 7), 3), ((3, 10), 4), ((1, 1, 5), 5)])
+def test_adaptive_max_pool1d_matches_pytorch(shape, size):
+    _compare(lambda x: cr.nn.AdaptiveMaxPool1d(size)(x),
+             lambda x: torch.nn.AdaptiveMaxPool1d(size)(x), shape)
+
+
+def test_adaptive_max_pool_ties_go_to_the_first_and_errors():
+    x = cr.tensor([[[[1.0, 3.0, 3.0], [0.0, 3.0, 2.0]]]], requires_grad=True)
+    out, idx = cr.nn.functional.adaptive_max_pool2d(x, 1, return_indices=True)
+    out.sum().backward()
+    assert idx.item() == 1 and x.grad.numpy().ravel().tolist() == [0, 1, 0, 0, 0, 0]
+    with pytest.raises(ValueError, match="output_size must be positive"):
+        cr.nn.functional.adaptive_max_pool2d(x, 0)
+    with pytest.raises(NotImplementedError, match="inside vmap"):
+        cr.func.vmap(lambda r: cr.nn.functional.adaptive_max_pool1d(r, 1))(cr.ones(2, 1, 3))

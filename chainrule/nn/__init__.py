@@ -11,7 +11,8 @@ from .dropout import (Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout,  #
                       FeatureAlphaDropout)
 from .sparse import Embedding  # noqa: F401
 from .conv import (Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, MaxPool1d,  # noqa: F401
-                   MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d)
+                   MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,
+                   AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from .linear import Linear, Bilinear  # noqa: F401
 from .padding import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403

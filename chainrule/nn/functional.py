@@ -12,6 +12,6 @@ from ._functional.dropout import (dropout, dropout1d, dropout2d, dropout3d,  # n
 from ._functional.sparse import embedding, one_hot  # noqa: F401
 from ..ops.conv import (conv1d, conv2d, conv_transpose1d, conv_transpose2d,  # noqa: F401
                         max_pool1d, max_pool2d, avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
-                        adaptive_avg_pool2d)
+                        adaptive_avg_pool2d, adaptive_max_pool1d, adaptive_max_pool2d)
 from ..ops.shape import pad  # noqa: F401
 from .attention import scaled_dot_product_attention  # noqa: F401

@@ -33,11 +33,13 @@ from typing import Optional, Sequence, Union
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._special import SPECIAL
 from ..tensor import Tensor, _wrap
 from .primitive import Primitive, ShapeError, apply
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool1d", "max_pool2d",
-           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d"]
+           "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d"]
 
 
 # ----------------------------------------------------------------------------- array helpers
@@ -715,11 +717,8 @@ def _averaging_matrix(n: int, o: int, dtype) -> np.ndarray:
     return a
 
 
-def _adaptive_avg_nd(op, spatial, input, output_size):
-    from .linalg import matmul
-    x, unbatched = _batched(op, input, spatial)
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: only floating-point tensors are supported, got {input.dtype}")
+def _adaptive_out_hw(op: str, spatial: int, input: Tensor, x: Tensor, output_size) -> tuple:
+    """(Ho, Wo) from ``output_size`` (None keeps that size), checked."""
     H, W = x._data.shape[2:]
     if spatial == 1:
         size = output_size if isinstance(output_size, (int, np.integer)) or output_size is None \
@@ -741,6 +740,16 @@ def _adaptive_avg_nd(op, spatial, input, output_size):
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
     if min(H, W) == 0:
         raise ShapeError(f"{op}: the input's spatial size must be non-empty, got {_shape(input)}")
+    return out_hw
+
+
+def _adaptive_avg_nd(op, spatial, input, output_size):
+    from .linalg import matmul
+    x, unbatched = _batched(op, input, spatial)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: only floating-point tensors are supported, got {input.dtype}")
+    H, W = x._data.shape[2:]
+    out_hw = _adaptive_out_hw(op, spatial, input, x, output_size)
     Ho, Wo = out_hw
     if H % Ho == 0 and W % Wo == 0:
         k = (H // Ho, W // Wo)
@@ -764,3 +773,45 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
     """adaptive_avg_pool2d over a unit height: input (N, C, L) or (C, L)."""
     return _adaptive_avg_nd("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def _adaptive_max_nd(op, spatial, input, output_size, return_indices):
+    from .index import gather
+    from .shape import reshape
+    x, unbatched = _batched(op, input, spatial)
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: only floating-point tensors are supported, got {input.dtype}")
+    if SPECIAL.is_traced is not None and SPECIAL.is_traced(x):
+        raise NotImplementedError(f"{op}: not supported inside vmap (where each maximum is "
+                                  "depends on the example); loop over the batch instead")
+    N, C, H, W = x._data.shape
+    Ho, Wo = _adaptive_out_hw(op, spatial, input, x, output_size)
+    # Where each window's maximum is (first one on ties, NaN wins), found in NumPy; the values
+    # are then gathered from there, so the gradient goes to that position only, as in PyTorch.
+    data = x._data
+    idx = np.empty((N, C, Ho, Wo), np.int64)
+    for i in range(Ho):
+        h0, h1 = (i * H) // Ho, -((-(i + 1) * H) // Ho)
+        for j in range(Wo):
+            w0, w1 = (j * W) // Wo, -((-(j + 1) * W) // Wo)
+            window = data[:, :, h0:h1, w0:w1].reshape(N, C, -1)
+            a = np.argmax(window, axis=-1)
+            idx[:, :, i, j] = (h0 + a // (w1 - w0)) * W + (w0 + a % (w1 - w0))
+    flat = reshape(x, (N, C, H * W))
+    out = reshape(gather(flat, 2, _wrap(idx.reshape(N, C, Ho * Wo))), (N, C, Ho, Wo))
+    out = _unbatch(out, unbatched, spatial)
+    if not return_indices:
+        return out
+    indices = _unbatch(_wrap(idx), unbatched, spatial)
+    return out, indices
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max pooling to a given output size (windows [floor(i H/Ho), ceil((i+1) H/Ho))); with
+    ``return_indices``, also where each maximum is, as an index into its H*W plane."""
+    return _adaptive_max_nd("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """adaptive_max_pool2d over a unit height: input (N, C, L) or (C, L)."""
+    return _adaptive_max_nd("adaptive_max_pool1d", 1, input, output_size, return_indices)
