@@ -120,6 +120,23 @@ COMPOSITES = {
     "diag": [(lambda x: cr.diag(x), lambda r: [_r(r, 3)]), (lambda x: cr.diag(x), lambda r: [_r(r, 3, 3)])],
 }
 
+
+def _load_extensions() -> None:
+    """Op families kept in files of their own (tests/composites_*.py) add to the three groups:
+    each may define PRIMITIVE_WRAPPERS (dict), NON_DIFFERENTIABLE (set) and
+    composites(_r) -> {name: [(fn, make_inputs), ...]}."""
+    import importlib
+    from pathlib import Path
+    for path in sorted(Path(__file__).parent.glob("composites_*.py")):
+        mod = importlib.import_module(path.stem)
+        PRIMITIVE_WRAPPERS.update(getattr(mod, "PRIMITIVE_WRAPPERS", {}))
+        NON_DIFFERENTIABLE.update(getattr(mod, "NON_DIFFERENTIABLE", set()))
+        if hasattr(mod, "composites"):
+            COMPOSITES.update(mod.composites(_r))
+
+
+_load_extensions()
+
 CASES = [(name, i, fn, make) for name, cases in sorted(COMPOSITES.items())
          for i, (fn, make) in enumerate(cases)]
 

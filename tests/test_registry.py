@@ -494,6 +494,22 @@ for _name in ("all", "any", "count_nonzero"):
 
 # ----------------------------------------------------------------------------- helpers
 
+def _load_extensions() -> None:
+    """Primitive families kept in files of their own (tests/registry_cases_*.py) add their
+    cases: each defines cases(Case) -> {primitive name: [Case, ...]} and may define
+    NON_DIFFERENTIABLE_PRIMITIVES (a set, with the reason in a comment there)."""
+    import importlib
+    from pathlib import Path
+    for path in sorted(Path(__file__).parent.glob("registry_cases_*.py")):
+        mod = importlib.import_module(path.stem)
+        CASES.update(mod.cases(Case))
+        _EXTRA_NON_DIFFERENTIABLE.update(getattr(mod, "NON_DIFFERENTIABLE_PRIMITIVES", set()))
+
+
+_EXTRA_NON_DIFFERENTIABLE: set = set()
+_load_extensions()
+
+
 EVERY_CASE = [(name, i, c) for name, cases in sorted(CASES.items()) for i, c in enumerate(cases)]
 # the gradient tests: differentiable primitives only
 ALL_CASES = [(n, i, c) for n, i, c in EVERY_CASE if REGISTRY[n].differentiable]
@@ -533,6 +549,8 @@ def _assert_close(got, want, what, rtol=1e-5, atol=1e-6):
 
 # ----------------------------------------------------------------------------- the tests
 
+
+
 def test_every_primitive_has_cases():
     missing = sorted(set(REGISTRY) - set(CASES))
     assert not missing, f"primitives without gradient-check cases: {missing}"
@@ -549,7 +567,7 @@ NON_DIFFERENTIABLE_PRIMITIVES = {
     "floor_divide",  # PyTorch: "derivative for floor_divide is not implemented"
     "alias",  # detach(): cuts the graph by definition
     "max_pool2d_indices",  # integer results (max_pool2d's derivative goes through max_pool2d_gather)
-}
+} | _EXTRA_NON_DIFFERENTIABLE
 
 
 def test_every_primitive_has_vjp_and_jvp_for_its_inputs():
