@@ -15,14 +15,16 @@ import warnings
 import weakref
 from bisect import bisect_right
 from collections import Counter
-from functools import wraps
+from functools import partial, wraps
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
 
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR", "ExponentialLR",
-           "SequentialLR", "CosineAnnealingLR", "ReduceLROnPlateau", "OneCycleLR"]
+__all__ = ["LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+           "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
+           "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR",
+           "PolynomialLR", "LRScheduler"]
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated "
@@ -46,14 +48,22 @@ def _update_param_group_val(param_group: Dict[str, Any], key: str, val: Any) -> 
 
 
 def _format_param(name: str, optimizer: Optimizer, param: Any) -> List[Any]:
-    """One value per parameter group: a list is checked for length, a scalar repeated."""
+    """One value per parameter group: a list is checked for length, a scalar repeated;
+    tensors are cloned, so the scheduler never aliases the caller's."""
     if isinstance(param, (list, tuple)):
         if len(param) != len(optimizer.param_groups):
             raise ValueError(
                 f"{name} must have the same length as optimizer.param_groups. {name} has "
                 f"{len(param)} values, param_groups has {len(optimizer.param_groups)}.")
-        return list(param)
-    return [param] * len(optimizer.param_groups)
+    else:
+        param = [param] * len(optimizer.param_groups)
+    return [p.clone() if isinstance(p, Tensor) else p for p in param]
+
+
+def _functions_state(fns: Sequence[Callable[..., Any]]) -> List[Optional[Dict[str, Any]]]:
+    """What a state dict keeps of user functions: nothing of plain functions and lambdas
+    (they do not pickle), the ``__dict__`` of callable objects."""
+    return [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy() for fn in fns]
 
 
 class LRScheduler:
@@ -187,6 +197,10 @@ class LRScheduler:
                           "`get_last_lr()`.", UserWarning, stacklevel=3)
 
 
+class _LRScheduler(LRScheduler):
+    """The old name of :class:`LRScheduler`, kept for code that subclasses it."""
+
+
 class LambdaLR(LRScheduler):
     """Set each group's lr to its initial lr times ``lr_lambda(epoch)``.
 
@@ -212,8 +226,7 @@ class LambdaLR(LRScheduler):
     def state_dict(self) -> Dict[str, Any]:
         """The state; functions and lambdas are not saved, callable objects' ``__dict__`` is."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
+        state["lr_lambdas"] = _functions_state(self.lr_lambdas)
         return state
 
     def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
@@ -230,6 +243,59 @@ class LambdaLR(LRScheduler):
         self._warn_if_outside_step()
         return [base_lr * lmbda(self.last_epoch)
                 for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply each group's lr by ``lr_lambda(epoch)`` every epoch (from epoch 1 on).
+
+    Unlike :class:`LambdaLR`, whose factor applies to the initial lr, the factors
+    accumulate: after epoch ``e`` the lr is the initial lr times the product of
+    ``lr_lambda(1) ... lr_lambda(e)``.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        lr_lambda: a function of the epoch giving a factor, or a list of them, one per group.
+        last_epoch: index of the last epoch (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Union[Callable[[int], float], List[Callable[[int], float]]],
+                 last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        if not isinstance(lr_lambda, (list, tuple)):
+            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
+        else:
+            if len(lr_lambda) != len(optimizer.param_groups):
+                raise ValueError(
+                    f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The state; functions and lambdas are not saved, callable objects' ``__dict__`` is."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = _functions_state(self.lr_lambdas)
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Load a state returned by :meth:`state_dict` (keeps this scheduler's functions)."""
+        state_dict = dict(state_dict)
+        lr_lambdas = state_dict.pop("lr_lambdas")
+        self.__dict__.update(state_dict)
+        for idx, fn in enumerate(lr_lambdas):
+            if fn is not None:
+                self.lr_lambdas[idx].__dict__.update(fn)
+
+    def get_lr(self) -> List[Any]:
+        """The current lr times ``lr_lambda(last_epoch)`` (unchanged by the initial step)."""
+        self._warn_if_outside_step()
+        if self._is_initial:
+            return _param_groups_val_list(self.optimizer, "lr")
+        return [group["lr"] * lmbda(self.last_epoch)
+                for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class StepLR(LRScheduler):
@@ -389,6 +455,40 @@ class ExponentialLR(LRScheduler):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
 
 
+class PolynomialLR(LRScheduler):
+    r"""Decay each group's lr along a polynomial to 0 over ``total_iters`` epochs:
+    :math:`\text{base\_lr}\,(1 - \min(t, T) / T)^{\text{power}}`, then keep it there.
+
+    Computed recursively (the ratio of this epoch's factor to the previous one's), so
+    it composes with other schedulers.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        total_iters: number of epochs of the decay (default 5).
+        power: the power of the polynomial (default 1.0: linear).
+        last_epoch: index of the last epoch (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[Any]:
+        """The current lr times this epoch's decay ratio; unchanged past ``total_iters``."""
+        self._warn_if_outside_step()
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return _param_groups_val_list(self.optimizer, "lr")
+        decay_factor = ((1.0 - self.last_epoch / self.total_iters)
+                        / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [group["lr"] * decay_factor for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> List[Any]:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base_lr in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     r"""Anneal each group's lr from its initial value to ``eta_min`` along a half cosine
     over ``T_max`` epochs (and back up over the next ``T_max``: no restarts).
@@ -465,11 +565,11 @@ class SequentialLR(LRScheduler):
                     f"{type(self).__name__} does not support `ReduceLROnPlateau` scheduler as it "
                     "requires additional kwargs to be specified when calling `step`, but got one at "
                     f"index {idx} in the given schedulers sequence.")
-            if optimizer is not scheduler.optimizer:
+            if optimizer != scheduler.optimizer:
                 raise ValueError(
                     f"{type(self).__name__} expects all schedulers to belong to the same optimizer, "
-                    f"but got scheduler {type(scheduler).__name__} at index {idx} with a different "
-                    "optimizer.")
+                    f"but got scheduler {type(scheduler).__name__} at index {idx} has "
+                    f"{scheduler.optimizer}, which is different from {type(optimizer).__name__}.")
         if len(milestones) != len(schedulers) - 1:
             raise ValueError(
                 "Sequential Schedulers expects number of schedulers provided to be one more than "
@@ -509,6 +609,63 @@ class SequentialLR(LRScheduler):
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The state, with each wrapped scheduler's state dict."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Load a state returned by :meth:`state_dict`, into the wrapped schedulers too."""
+        state_dict = dict(state_dict)
+        schedulers = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for s, sd in zip(self._schedulers, schedulers):
+            s.load_state_dict(sd)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several chainable schedulers together: each ``step()`` steps them all, in
+    order, so their changes to the lr multiply (say a ConstantLR warm-up on top of an
+    ExponentialLR decay).
+
+    Args:
+        schedulers: the schedulers, all of one optimizer.
+        optimizer: that optimizer (default: the first scheduler's).
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optional[Optimizer] = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError(
+                f"{type(self).__name__} expects at least one scheduler to be chained, but got no "
+                "scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for idx, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(
+                    f"{type(self).__name__} at index {idx} should have `optimizer` as its attribute.")
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"{type(self).__name__} does not support `ReduceLROnPlateau` scheduler as it "
+                    "requires additional kwargs to be specified when calling `step`, but got one at "
+                    f"index {idx} in the given schedulers sequence.")
+            if optimizer != scheduler.optimizer:
+                raise ValueError(
+                    f"{type(self).__name__} expects all schedulers to belong to the same optimizer, "
+                    f"but got scheduler {type(scheduler).__name__} at index {idx} has "
+                    f"{scheduler.optimizer}, which is different from {type(optimizer).__name__}.")
+        # the schedulers took their initial steps already: nothing to step here
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
+
+    def step(self) -> None:  # type: ignore[override]
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = _param_groups_val_list(self._schedulers[-1].optimizer, "lr")
 
     def state_dict(self) -> Dict[str, Any]:
         """The state, with each wrapped scheduler's state dict."""
@@ -640,6 +797,252 @@ class ReduceLROnPlateau(LRScheduler):
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold,
                              threshold_mode=self.threshold_mode)
+
+
+class CyclicLR(LRScheduler):
+    """Cycle each group's lr between ``base_lr`` and ``max_lr`` (Smith's cyclical
+    learning rates, https://arxiv.org/abs/1506.01186), with momentum (or Adam's beta1)
+    cycled the opposite way. Step it after every batch.
+
+    A cycle rises for ``step_size_up`` steps and falls for ``step_size_down``; its
+    amplitude ``max_lr - base_lr`` is scaled by a policy: ``'triangular'`` (constant),
+    ``'triangular2'`` (halved every cycle) or ``'exp_range'`` (times
+    ``gamma ** step``), or by a function ``scale_fn``.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        base_lr: lower lr boundary, one for all groups or a list; the groups' lr is set
+            to it when the schedule starts.
+        max_lr: upper lr boundary, one for all groups or a list (reached only if the
+            scale is 1 at the peak).
+        step_size_up: number of steps of the rising half of a cycle (default 2000).
+        step_size_down: number of steps of the falling half (default: ``step_size_up``).
+        mode: ``'triangular'`` (default), ``'triangular2'`` or ``'exp_range'``; ignored
+            when ``scale_fn`` is given.
+        gamma: base of the ``'exp_range'`` scale (default 1.0).
+        scale_fn: custom scale, a function of one number with values in [0, 1];
+            overrides ``mode``.
+        scale_mode: what ``scale_fn`` is applied to: ``'cycle'`` (the cycle number,
+            default) or ``'iterations'`` (the step count).
+        cycle_momentum: cycle momentum (``momentum``, or ``betas[0]``) between
+            ``max_momentum`` and ``base_momentum`` inversely to the lr (default True).
+        base_momentum: momentum at the lr's peak, one for all groups or a list (default 0.8).
+        max_momentum: momentum at the cycle's start, one for all groups or a list
+            (default 0.9).
+        last_epoch: index of the last batch (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr: Union[float, List[float]],
+                 max_lr: Union[float, List[float]], step_size_up: int = 2000,
+                 step_size_down: Optional[int] = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn: Optional[Callable[[float], float]] = None,
+                 scale_mode: str = "cycle", cycle_momentum: bool = True,
+                 base_momentum: Union[float, List[float]] = 0.8,
+                 max_momentum: Union[float, List[float]] = 0.9, last_epoch: int = -1) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+
+        base_lrs = _format_param("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                _update_param_group_val(group, "lr", lr)
+        self.max_lrs = _format_param("max_lr", optimizer, max_lr)
+
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in self.optimizer.defaults
+            self.base_momentums = _format_param("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _format_param("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for m_momentum, b_momentum, group in zip(self.max_momentums, self.base_momentums,
+                                                         optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m_momentum, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_momentum
+                    group["max_momentum"] = m_momentum
+                    group["base_momentum"] = b_momentum
+
+        super().__init__(optimizer, last_epoch)
+        # PyTorch's order: the initial step above used the groups' initial_lr, the
+        # cycle from here on uses base_lr
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self) -> None:
+        """Pick the built-in scale of ``mode`` (and the scale_mode it implies). Not kept in
+        the state dict (a bound function would not pickle): made again on loading."""
+        if self._scale_fn_custom is not None:
+            return
+        if self.mode == "triangular":
+            self._scale_fn_ref: Callable[[float], float] = self._triangular_scale_fn
+            self.scale_mode = "cycle"
+        elif self.mode == "triangular2":
+            self._scale_fn_ref = self._triangular2_scale_fn
+            self.scale_mode = "cycle"
+        elif self.mode == "exp_range":
+            self._scale_fn_ref = partial(self._exp_range_scale_fn, self.gamma)
+            self.scale_mode = "iterations"
+
+    def scale_fn(self, x: float) -> float:
+        """The amplitude scale at ``x`` (a cycle number or a step count, see ``scale_mode``)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        return self._scale_fn_ref(x)
+
+    @staticmethod
+    def _triangular_scale_fn(x: float) -> float:
+        return 1.0
+
+    @staticmethod
+    def _triangular2_scale_fn(x: float) -> float:
+        return 1 / (2.0 ** (x - 1))
+
+    @staticmethod
+    def _exp_range_scale_fn(gamma: float, x: float) -> float:
+        return gamma ** x
+
+    def get_lr(self) -> List[Any]:
+        """The lr of this step within its cycle (and, as a side effect, the momentum).
+        ``last_epoch`` counts batches here."""
+        self._warn_if_outside_step()
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle  # position in the cycle, [0, 1)
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        at = cycle if self.scale_mode == "cycle" else self.last_epoch
+
+        # scale_fn is called once per group and value, as PyTorch does (a custom one
+        # may count its calls)
+        lrs = [base_lr + (max_lr - base_lr) * scale_factor * self.scale_fn(at)
+               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            momentums = [max_m - (max_m - base_m) * scale_factor * self.scale_fn(at)
+                         for base_m, max_m in zip(self.base_momentums, self.max_momentums)]
+            for group, momentum in zip(self.optimizer.param_groups, momentums):
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The state; a custom ``scale_fn`` is saved only as a callable object's ``__dict__``
+        (functions and lambdas are not saved). Save the optimizer's state with it."""
+        state = super().state_dict()
+        state.pop("_scale_fn_ref", None)
+        fn = state.pop("_scale_fn_custom")
+        state["_scale_fn_custom"] = None if fn is None else _functions_state([fn])[0]
+        return state
+
+    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
+        """Load a state returned by :meth:`state_dict` (keeps this scheduler's ``scale_fn``)."""
+        state_dict = dict(state_dict)
+        fn = state_dict.pop("_scale_fn_custom")
+        super().load_state_dict(state_dict)
+        if fn is not None:
+            self._scale_fn_custom.__dict__.update(fn)
+        self._init_scale_fn()
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""Cosine annealing with warm restarts (SGDR, https://arxiv.org/abs/1608.03983):
+    within each period the lr follows
+
+    .. math::
+        \eta_t = \eta_{min} + \frac12(\eta_{max} - \eta_{min})
+            \left(1 + \cos\frac{T_{cur}\pi}{T_i}\right)
+
+    from the initial lr (:math:`\eta_{max}`) down towards ``eta_min``, then jumps back.
+    The first period lasts ``T_0`` epochs, each next one ``T_mult`` times longer.
+    ``step(epoch)`` takes a fractional epoch (``epoch + i / iters_per_epoch``) for a
+    per-batch schedule; it can be mixed with plain ``step()`` calls.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        T_0: number of epochs until the first restart (a positive int).
+        T_mult: factor by which each period is longer than the last (an int >= 1, default 1).
+        eta_min: minimum learning rate (default 0).
+        last_epoch: index of the last epoch (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1) -> None:
+        if T_0 <= 0 or not isinstance(T_0, int):
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if T_mult < 1 or not isinstance(T_mult, int):
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(
+                f"Expected float or int eta_min, but got {eta_min} of type {type(eta_min)}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> List[Any]:
+        """The closed form at ``T_cur`` within the current period ``T_i``."""
+        self._warn_if_outside_step()
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch: Optional[float] = None) -> None:
+        """Advance by one epoch, or go to ``epoch`` (may be fractional; not deprecated
+        here). After ``step(26)``, a plain ``step()`` goes to epoch 27."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    # periods T_0, T_0 m, T_0 m^2, ... end at T_0 (m^n - 1) / (m - 1):
+                    # invert that for the number n of whole periods before ``epoch``
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+
+        self._get_lr_called_within_step = True
+        try:
+            values = self.get_lr()
+        finally:
+            self._get_lr_called_within_step = False
+        for param_group, lr in zip(self.optimizer.param_groups, values):
+            _update_param_group_val(param_group, "lr", lr)
+        self._last_lr = _param_groups_val_list(self.optimizer, "lr")
 
 
 class OneCycleLR(LRScheduler):

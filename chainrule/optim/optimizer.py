@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import os
+import sys
 import warnings
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
@@ -186,7 +188,7 @@ def _step_without_grad(step: _F) -> _F:
         opt = args[0]  # a pre-hook may hand over new arguments, in principle even a new self
         closure = kwargs.get("closure", args[1] if len(args) > 1 else None)
         if opt.hints and closure is None:
-            _hint_before_step(opt)  # called from here: its stacklevel points at the user
+            _hint_before_step(opt)
         with _stepping(opt), no_grad():
             result = step(*args, **kwargs)
         if opt.hints:
@@ -201,6 +203,20 @@ def _step_without_grad(step: _F) -> _F:
 def _param_label(group: Dict[str, Any], index: int, p: Tensor) -> str:
     names = group.get("param_names")
     return f"{names[index]} {list(p.shape)}" if names else f"shape {list(p.shape)}"
+
+
+_OPTIM_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by this function's caller point at
+    the first frame outside ``chainrule.optim``: the user's ``opt.step()`` line, also when
+    a scheduler's wrapper of ``optimizer.step`` sits in between."""
+    level, frame = 2, sys._getframe(2)  # 1 would be the issuer itself, 2 its caller
+    while frame is not None and \
+            os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _OPTIM_DIR:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def _hint_before_step(opt: "Optimizer") -> None:
@@ -225,7 +241,8 @@ def _hint_before_step(opt: "Optimizer") -> None:
             "accumulates into .grad, so this step uses the old and the new gradient summed. Call "
             "optimizer.zero_grad() before each loss.backward(). If you accumulate gradients on "
             "purpose, turn this hint off with optimizer.hints = False (or "
-            "chainrule.optim.Optimizer.hints = False for all).", ChainruleHint, stacklevel=3)
+            "chainrule.optim.Optimizer.hints = False for all).", ChainruleHint,
+            stacklevel=_user_stacklevel())
     if missing and with_grad and "unused" not in opt._hinted:
         opt._hinted.add("unused")
         warnings.warn(
@@ -235,7 +252,7 @@ def _hint_before_step(opt: "Optimizer") -> None:
             "step leaves them unchanged. If that is intended (a branch not used this time, a frozen "
             "part), ignore this; otherwise check that the forward pass uses them (autograd.grad("
             "loss, params) would raise for them unless allow_unused=True). Turn this hint off with "
-            "optimizer.hints = False.", ChainruleHint, stacklevel=3)
+            "optimizer.hints = False.", ChainruleHint, stacklevel=_user_stacklevel())
 
 
 def _mark_stepped(opt: "Optimizer") -> None:
