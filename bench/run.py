@@ -252,7 +252,10 @@ def main(argv=None) -> int:
 
     with_torch = _have_torch() and not a.no_torch
     reps = a.reps or (40 if a.quick else 400)
-    rounds = a.rounds or (2 if a.quick else 5)
+    # 15 processes per system: one process's step time can land in a slow or a fast mode
+    # (where its large temporary arrays end up in memory: page faults or warm reuse), for
+    # NumPy as for chainrule; with 5 the median flipped between modes from run to run
+    rounds = a.rounds or (2 if a.quick else 15)
     steps = a.steps or (100 if a.quick else 500)
     result = {"machine": _machine(), "quick": a.quick,
               "targets": {"ops_vs_torch": TARGET_OPS, "mlp_vs_numpy": TARGET_MLP}}
