@@ -230,3 +230,35 @@ Tensor.addcmul = _addcmul
 Tensor.addcdiv = _addcdiv
 Tensor.addcmul_ = _addcmul_
 Tensor.addcdiv_ = _addcdiv_
+
+
+# --- math_extra methods
+# (chainrule/ops/math_extra.py: inverse trigonometric/hyperbolic, special functions, ...)
+
+for _name in ["asin", "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "asinh",
+              "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "atan2", "arctan2", "hypot",
+              "logaddexp", "logaddexp2", "xlogy", "erfc", "erfinv", "lgamma", "digamma", "logit",
+              "sinc", "frac", "fmod", "deg2rad", "rad2deg", "heaviside", "sgn", "signbit",
+              "float_power", "nan_to_num", "clamp_min", "clamp_max", "isclose", "allclose",
+              "equal", "isneginf", "isposinf", "bitwise_and", "bitwise_or", "bitwise_xor",
+              "moveaxis"]:
+    setattr(Tensor, _name, getattr(ops, _name))
+
+for _name in ["asin", "arcsin", "acos", "arccos", "atan", "arctan", "sinh", "cosh", "asinh",
+              "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "atan2", "arctan2", "hypot",
+              "xlogy", "erfc", "erfinv", "lgamma", "digamma", "logit", "sinc", "frac", "fmod",
+              "deg2rad", "rad2deg", "heaviside", "sgn", "nan_to_num", "clamp_min", "clamp_max",
+              "bitwise_and", "bitwise_or", "bitwise_xor"]:
+    setattr(Tensor, _name + "_", _inplace_of(_name, getattr(ops, _name)))
+
+
+def _float_power_(self: Tensor, exponent) -> Tensor:
+    """In-place ``float_power``: only float64 tensors can hold its result (as in PyTorch)."""
+    if self._data.dtype != np.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the "
+                           "operation's result requires dtype torch.float64")
+    return run_inplace(self, "float_power_", lambda src: ops.float_power(src, exponent),
+                       others=(exponent,))
+
+
+Tensor.float_power_ = _float_power_

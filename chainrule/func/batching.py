@@ -386,6 +386,11 @@ _ELEMENTWISE = [
 ]
 
 BATCH_RULES: dict = {name: elementwise for name in _ELEMENTWISE}
+# chainrule/ops/math_extra.py
+BATCH_RULES.update({name: elementwise for name in [
+    "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erfc", "erfinv", "lgamma",
+    "digamma", "trigamma", "signbit", "nan_to_num", "atan2", "hypot", "logaddexp", "logaddexp2",
+    "xlogy", "fmod", "heaviside"]})
 BATCH_RULES.update({
     "sum": _reduction(with_in_shape=True), "prod": _reduction(False), "amax": _reduction(False),
     "amin": _reduction(False), "logsumexp": _reduction(False), "norm2": _reduction(False),

@@ -15,6 +15,8 @@ from .creation import *  # noqa: F401,F403
 from .creation import __all__ as _cr_all
 from .activation import *  # noqa: F401,F403
 from .activation import __all__ as _ac_all
+from .math_extra import *  # noqa: F401,F403
+from .math_extra import __all__ as _mx_all
 from . import conv  # noqa: F401  (chainrule.ops.conv: used by nn.functional, not star-exported)
 from . import recurrent  # noqa: F401  (RNN/LSTM/GRU layer primitives, used by nn.rnn)
 from .primitive import _fill_tensor_rules
@@ -38,4 +40,4 @@ _bind_operators()
 _INTERNAL = {"as_tensor_operand", "logical_op", "getitem", "setitem", "to_dtype", "sum_to"}
 
 __all__ = [n for n in (list(_ew_all) + list(_rd_all) + list(_sh_all) + list(_ix_all)
-                       + list(_la_all) + list(_cr_all) + list(_ac_all)) if n not in _INTERNAL]
+                       + list(_la_all) + list(_cr_all) + list(_ac_all) + list(_mx_all)) if n not in _INTERNAL]
