@@ -201,27 +201,18 @@ class _LRScheduler(LRScheduler):
     """The old name of :class:`LRScheduler`, kept for code that subclasses it."""
 
 
-class LambdaLR(LRScheduler):
-    """Set each group's lr to its initial lr times ``lr_lambda(epoch)``.
+class _LambdaScheduler(LRScheduler):
+    """Shared by the schedulers driven by ``lr_lambda`` functions (one per group): how the
+    functions are given, and a state that saves callable objects' ``__dict__`` only."""
 
-    Args:
-        optimizer: the wrapped optimizer.
-        lr_lambda: a function of the epoch giving a factor, or a list of them, one per group.
-        last_epoch: index of the last epoch (default -1).
-    """
-
-    def __init__(self, optimizer: Optimizer,
-                 lr_lambda: Union[Callable[[int], float], List[Callable[[int], float]]],
-                 last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
+    @staticmethod
+    def _per_group(optimizer: Optimizer, lr_lambda) -> list:
         if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        super().__init__(optimizer, last_epoch)
+            return [lr_lambda] * len(optimizer.param_groups)
+        if len(lr_lambda) != len(optimizer.param_groups):
+            raise ValueError(
+                f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
+        return list(lr_lambda)
 
     def state_dict(self) -> Dict[str, Any]:
         """The state; functions and lambdas are not saved, callable objects' ``__dict__`` is."""
@@ -238,6 +229,23 @@ class LambdaLR(LRScheduler):
             if fn is not None:
                 self.lr_lambdas[idx].__dict__.update(fn)
 
+
+class LambdaLR(_LambdaScheduler):
+    """Set each group's lr to its initial lr times ``lr_lambda(epoch)``.
+
+    Args:
+        optimizer: the wrapped optimizer.
+        lr_lambda: a function of the epoch giving a factor, or a list of them, one per group.
+        last_epoch: index of the last epoch (default -1).
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Union[Callable[[int], float], List[Callable[[int], float]]],
+                 last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        self.lr_lambdas = self._per_group(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
     def get_lr(self) -> List[Any]:
         """``base_lr * lr_lambda(last_epoch)`` for each group."""
         self._warn_if_outside_step()
@@ -245,7 +253,7 @@ class LambdaLR(LRScheduler):
                 for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` every epoch (from epoch 1 on).
 
     Unlike :class:`LambdaLR`, whose factor applies to the initial lr, the factors
@@ -262,32 +270,11 @@ class MultiplicativeLR(LRScheduler):
                  lr_lambda: Union[Callable[[int], float], List[Callable[[int], float]]],
                  last_epoch: int = -1) -> None:
         self.optimizer = optimizer
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(
-                    f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
+        self.lr_lambdas = self._per_group(optimizer, lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> Dict[str, Any]:
-        """The state; functions and lambdas are not saved, callable objects' ``__dict__`` is."""
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = _functions_state(self.lr_lambdas)
-        return state
-
-    def load_state_dict(self, state_dict: Dict[str, Any]) -> None:
-        """Load a state returned by :meth:`state_dict` (keeps this scheduler's functions)."""
-        state_dict = dict(state_dict)
-        lr_lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for idx, fn in enumerate(lr_lambdas):
-            if fn is not None:
-                self.lr_lambdas[idx].__dict__.update(fn)
 
     def get_lr(self) -> List[Any]:
         """The current lr times ``lr_lambda(last_epoch)`` (unchanged by the initial step)."""
